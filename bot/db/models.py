@@ -1,0 +1,316 @@
+"""The schema. Privacy decides the shape:
+
+- `users` holds the channel address (needed to reply) and nothing else identifying;
+- message text is kept only inside escalation cases, encrypted (`case_messages`);
+- analytics carry a pseudonymous key that no table joins back to `users`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from bot.clock import utcnow
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Always aware UTC in Python, whatever the database keeps (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict: JSON, list: JSON}
+
+
+# BigInteger ids on PostgreSQL, INTEGER (the rowid alias) on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class User(Base):
+    """A person on one channel, known to the bot by the address it replies to."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str | None] = mapped_column(String(8))
+    platform_language: Mapped[str | None] = mapped_column(String(16))
+    country: Mapped[str | None] = mapped_column(String(2))
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_inbound_at: Mapped[datetime | None]
+
+    conversation: Mapped[Conversation | None] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Conversation(Base):
+    """Where a user is in a flow; expires after inactivity."""
+
+    __tablename__ = "conversations"
+
+    user_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    flow: Mapped[str | None] = mapped_column(String(64))
+    step: Mapped[str | None] = mapped_column(String(64))
+    slots: Mapped[dict] = mapped_column(default=dict)
+    path: Mapped[list] = mapped_column(default=list)
+    misses: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="conversation")
+
+
+class InboundEvent(Base):
+    """A webhook event, stored before it is acknowledged; its payload is dropped once handled."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        Index("ix_inbound_claim", "status", "shard", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    shard: Mapped[int] = mapped_column(Integer, default=0)
+    payload: Mapped[dict | None]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    """A reply stored before it is sent; the sender worker owns its life from here."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_claim", "status", "next_attempt_at"),
+        Index("ix_outbox_user", "user_id", "id"),
+        Index("ix_outbox_external", "channel", "external_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict]
+    tag: Mapped[str | None] = mapped_column(String(32))
+    case_id: Mapped[int | None] = mapped_column(Id, ForeignKey("cases.id", ondelete="SET NULL"))
+    # The inbound event this answers (None for staff replies): one turn, one traceable reply.
+    inbound_id: Mapped[int | None] = mapped_column(Id)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    delivery: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))
+    languages: Mapped[list] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Case(Base):
+    """An escalated conversation that a person from the hotline answers."""
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_queue", "status", "priority", "waiting_since"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(Id, ForeignKey("users.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String(8))
+    country: Mapped[str | None] = mapped_column(String(2))
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    trigger: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    labels: Mapped[list] = mapped_column(default=list)
+    assignee_id: Mapped[int | None] = mapped_column(Id, ForeignKey("staff.id"))
+    snoozed_until: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    flow_path: Mapped[list] = mapped_column(default=list)
+    user_notified: Mapped[bool] = mapped_column(Boolean, default=False)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    waiting_since: Mapped[datetime | None] = mapped_column(default=utcnow)
+    first_response_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+
+    messages: Mapped[list[CaseMessage]] = relationship(
+        back_populates="case", order_by="CaseMessage.id", cascade="all, delete-orphan"
+    )
+
+
+class CaseMessage(Base):
+    """One line of a case transcript; text is encrypted with DATA_KEY."""
+
+    __tablename__ = "case_messages"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(Id, ForeignKey("cases.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(8))  # "in", "bot", "staff"
+    text_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    original_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    staff_id: Mapped[int | None] = mapped_column(Id, ForeignKey("staff.id"))
+    outbox_id: Mapped[int | None] = mapped_column(Id, ForeignKey("outbox.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="messages")
+
+
+class CaseNote(Base):
+    __tablename__ = "case_notes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(Id, ForeignKey("cases.id", ondelete="CASCADE"))
+    staff_id: Mapped[int] = mapped_column(Id, ForeignKey("staff.id"))
+    text_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """Append-only: the application never updates or deletes these rows."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    staff_id: Mapped[int | None] = mapped_column(Id, ForeignKey("staff.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[int | None] = mapped_column(Id)
+    detail: Mapped[str | None] = mapped_column(String(512))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Agency(Base):
+    """One row of an official (or sample) licence list snapshot."""
+
+    __tablename__ = "agencies"
+    __table_args__ = (
+        UniqueConstraint("country", "source", "licence_key"),
+        Index("ix_agencies_licence", "licence_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    country: Mapped[str] = mapped_column(String(2))
+    licence_number: Mapped[str] = mapped_column(String(64))
+    licence_key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(256))
+    aliases: Mapped[list] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(16))
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    authority: Mapped[str] = mapped_column(String(256))
+    address: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(64))
+    destinations: Mapped[list] = mapped_column(default=list)
+    source: Mapped[str] = mapped_column(String(256))
+    retrieved: Mapped[date] = mapped_column(Date)
+    is_sample: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Hotline(Base):
+    __tablename__ = "hotlines"
+    __table_args__ = (Index("ix_hotlines_country", "country", "purpose"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    country: Mapped[str] = mapped_column(String(2))
+    purpose: Mapped[str] = mapped_column(String(32))
+    number: Mapped[str] = mapped_column(String(64))
+    organization: Mapped[str] = mapped_column(String(256))
+    hours: Mapped[str | None] = mapped_column(String(128))
+    languages: Mapped[list] = mapped_column(default=list)
+    source: Mapped[str] = mapped_column(String(512))
+    verified: Mapped[date | None] = mapped_column(Date)
+    confidence: Mapped[str | None] = mapped_column(String(8))
+
+
+class PseudonymKey(Base):
+    """A reporting period's HMAC key; destroying `secret` makes its keys unlinkable forever."""
+
+    __tablename__ = "pseudonym_keys"
+
+    version: Mapped[str] = mapped_column(String(16), primary_key=True)
+    secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    destroyed_at: Mapped[datetime | None]
+
+
+class AnalyticsEvent(Base):
+    """One handled interaction. No text, no platform id, no link to `users`."""
+
+    __tablename__ = "analytics_events"
+    __table_args__ = (
+        Index("ix_analytics_month_resource", "month", "resource"),
+        Index("ix_analytics_user_key", "user_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_key: Mapped[str] = mapped_column(String(64))
+    key_version: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String(8))
+    country: Mapped[str | None] = mapped_column(String(2))
+    intent: Mapped[str | None] = mapped_column(String(32))
+    flow: Mapped[str | None] = mapped_column(String(64))
+    step: Mapped[str | None] = mapped_column(String(64))
+    resource: Mapped[str | None] = mapped_column(String(96))
+    month: Mapped[str] = mapped_column(String(7))
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Demographic(Base):
+    """Self-reported sex, stored against the pseudonymous key only."""
+
+    __tablename__ = "demographics"
+
+    user_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_version: Mapped[str] = mapped_column(String(16))
+    sex: Mapped[str] = mapped_column(String(16), default="not_stated")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

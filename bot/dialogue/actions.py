@@ -1,0 +1,255 @@
+"""The services a flow step can call by name: the only place flows meet topics.
+
+An action reads slots, calls a service, and returns an outcome name (the flow branches on
+it), values for the messages, and any choices or call buttons built from data. Each action
+declares its outcomes, the locale keys it renders itself and the steps its payloads lead to,
+so `safestep flows check` can verify flows against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from functools import partial
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.channels.text import truncate
+from bot.db.models import AnalyticsEvent, Demographic, Hotline, User
+from bot.dialogue.flows import payload_of
+from bot.dialogue.i18n import FALLBACK, Translator
+from bot.messages import Button, Choice
+from bot.services import hotlines, privacy, registries
+from bot.services.pseudonyms import user_key
+from bot.settings import get_settings
+
+# Where a person writing this language most likely got their licence list from.
+LANGUAGE_ORIGIN = {"my": "MM", "km": "KH", "bn": "BD"}
+TITLE_LIMIT = 20
+MAX_CALL_BUTTONS = 3
+# Completed interactions before the optional (and only) demographic question.
+DEMOGRAPHICS_AFTER = 3
+SEXES = ("female", "male", "other", "not_stated")
+# Languages a hotline may answer in that the locales can name.
+SPOKEN = ("th", "en", "my", "km", "bn", "ms", "tl")
+
+
+@dataclass
+class ActionContext:
+    session: Session
+    user: User
+    slots: dict[str, Any]
+    language: str
+    today: date
+    t: Translator
+
+
+@dataclass
+class Outcome:
+    name: str
+    values: dict[str, str] = field(default_factory=dict)
+    choices: list[Choice] = field(default_factory=list)
+    buttons: list[Button] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Action:
+    run: Callable[[ActionContext], Outcome]
+    outcomes: tuple[str, ...]
+    keys: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+
+
+def _missing(value: object) -> str:
+    return str(value) if value not in (None, "") else "—"
+
+
+def agency_lookup(ctx: ActionContext) -> Outcome:
+    query = str(ctx.slots.get("licence_number") or ctx.slots.get("query") or "")
+    scope = ctx.slots.get("agency_country")
+    lists = registries.countries_with_lists(ctx.session)
+    if not scope:
+        scope = ctx.user.country if ctx.user.country in lists else None
+        scope = scope or LANGUAGE_ORIGIN.get(ctx.language)
+    return _agency_outcome(ctx, registries.lookup(ctx.session, query, scope), query, scope)
+
+
+def agency_pick(ctx: ActionContext) -> Outcome:
+    try:
+        agency_id = int(ctx.slots.get("agency", ""))
+    except ValueError:
+        return _agency_outcome(ctx, registries.Lookup(), "", None)
+    return _agency_outcome(ctx, registries.by_id(ctx.session, agency_id), "", None)
+
+
+def _agency_outcome(
+    ctx: ActionContext, found: registries.Lookup, query: str, scope: str | None
+) -> Outcome:
+    snap = found.snapshot or registries.snapshot(ctx.session, scope)
+    values = {
+        "query": query,
+        "source": snap.source if snap else "—",
+        "retrieved": snap.retrieved.isoformat() if snap else "—",
+        "is_sample": "yes" if snap and snap.is_sample else "",
+        "agency_country": (snap.country if snap else scope) or "XX",
+    }
+    if found.agency is not None:
+        agency = found.agency
+        status = registries.effective_status(agency, ctx.today)
+        values.update(
+            name=agency.name,
+            licence=agency.licence_number,
+            authority=agency.authority,
+            valid_until=_missing(agency.valid_until and agency.valid_until.isoformat()),
+            address=_missing(agency.address),
+            phone=_missing(agency.phone),
+            licence_result="found" if status == "active" else status,
+        )
+        return Outcome(status, values)
+    if found.candidates:
+        # Titles are cut at 20 graphemes, so the message lists the full names.
+        values["candidates"] = "\n".join(
+            f"{i}. {a.name} — {a.licence_number} ({a.country})"
+            for i, a in enumerate(found.candidates, 1)
+        )
+        choices = [
+            Choice(
+                truncate(f"{i}. {a.name}", TITLE_LIMIT),
+                payload_of("agency.pick", {"agency": str(a.id)}),
+            )
+            for i, a in enumerate(found.candidates, 1)
+        ]
+        return Outcome("did_you_mean", values, choices=choices)
+    values["licence_result"] = "not_found"
+    return Outcome("not_found", values)
+
+
+def _hotline_lines(ctx: ActionContext, rows: list[Hotline]) -> Outcome:
+    t, lang = ctx.t, ctx.language
+    lines = []
+    for row in rows:
+        spoken = ", ".join(
+            t(f"spoken.{code}", lang) if t.has(f"spoken.{code}", FALLBACK) else code
+            for code in row.languages
+        )
+        checked = (
+            t("hotline.verified", lang, date=row.verified.isoformat())
+            if row.verified
+            else t("hotline.unverified", lang)
+        )
+        lines.append(
+            t(
+                "hotline.line",
+                lang,
+                number=row.number,
+                organization=row.organization,
+                purpose=t(f"purpose.{row.purpose}", lang),
+                hours=row.hours or t("hotline.hours_unknown", lang),
+                languages=spoken or "—",
+                checked=checked,
+            )
+        )
+    buttons = [
+        Button(
+            truncate(f"📞 {row.number}", TITLE_LIMIT),
+            "call",
+            hotlines.dial_value(row.number, row.country),
+        )
+        for row in rows[:MAX_CALL_BUTTONS]
+    ]
+    values = {"lines": "\n\n".join(lines), "country_name": _country_name(ctx)}
+    return Outcome("found", values, buttons=buttons)
+
+
+def _country_name(ctx: ActionContext) -> str:
+    """The country in the user's language; a country the locales do not name shows its code."""
+    code = str(ctx.slots.get("country") or "")
+    key = f"country.{code}"
+    return ctx.t(key, ctx.language) if ctx.t.has(key, FALLBACK) else code or "—"
+
+
+def hotline_lookup(ctx: ActionContext) -> Outcome:
+    country = str(ctx.slots.get("country") or "")
+    purpose = str(ctx.slots.get("purpose") or "all")
+    wanted = hotlines.PURPOSES if purpose not in hotlines.PURPOSES else (purpose,)
+    rows = hotlines.find(ctx.session, country, wanted)
+    if rows:
+        return _hotline_lines(ctx, rows)
+    rows = hotlines.find(ctx.session, country)
+    if rows:
+        outcome = _hotline_lines(ctx, rows)
+        outcome.name = "others"
+        return outcome
+    return Outcome("none", {"country_name": _country_name(ctx)})
+
+
+def urgent_numbers(ctx: ActionContext) -> Outcome:
+    """Emergency and anti-trafficking numbers first; any number for the country otherwise."""
+    country = str(ctx.slots.get("country") or "")
+    rows = hotlines.find(ctx.session, country, hotlines.URGENT_PURPOSES)
+    rows = rows or hotlines.find(ctx.session, country)
+    if not rows:
+        return Outcome("none", {"country_name": _country_name(ctx)})
+    return _hotline_lines(ctx, rows)
+
+
+def delete_data(ctx: ActionContext, *, reason: str) -> Outcome:
+    privacy.delete_user_data(ctx.session, ctx.user, reason)
+    return Outcome("done")
+
+
+def _key(user: User) -> str:
+    return user_key(get_settings().PSEUDONYM_KEY, user.channel, user.address)
+
+
+def demographics_due(ctx: ActionContext) -> Outcome:
+    """Asked once, late: after a few served resources, never twice (a row marks "asked")."""
+    key = _key(ctx.user)
+    if ctx.session.get(Demographic, key) is not None:
+        return Outcome("not_due")
+    served = ctx.session.scalar(
+        select(func.count(AnalyticsEvent.id)).where(
+            AnalyticsEvent.user_key == key, AnalyticsEvent.resource.is_not(None)
+        )
+    )
+    # Reached right after an answer that is logged when the turn ends: it counts too.
+    if (served or 0) + 1 < DEMOGRAPHICS_AFTER:
+        return Outcome("not_due")
+    ctx.session.add(Demographic(user_key=key, key_version="static", sex="not_stated"))
+    return Outcome("due")
+
+
+def save_sex(ctx: ActionContext) -> Outcome:
+    sex = str(ctx.slots.get("sex") or "not_stated")
+    key = _key(ctx.user)
+    row = ctx.session.get(Demographic, key) or Demographic(user_key=key, key_version="static")
+    row.sex = sex if sex in SEXES else "not_stated"
+    ctx.session.add(row)
+    return Outcome("done")
+
+
+_HOTLINE_KEYS = (
+    "hotline.line", "hotline.verified", "hotline.unverified", "hotline.hours_unknown",
+    *(f"purpose.{p}" for p in hotlines.PURPOSES),
+    *(f"spoken.{code}" for code in SPOKEN),
+)  # fmt: skip
+
+ACTIONS: dict[str, Action] = {
+    "agency_lookup": Action(
+        agency_lookup,
+        ("active", "suspended", "cancelled", "expired", "did_you_mean", "not_found"),
+        targets=("agency.pick",),
+    ),
+    "agency_pick": Action(
+        agency_pick, ("active", "suspended", "cancelled", "expired", "did_you_mean", "not_found")
+    ),
+    "hotline_lookup": Action(hotline_lookup, ("found", "others", "none"), keys=_HOTLINE_KEYS),
+    "urgent_numbers": Action(urgent_numbers, ("found", "none"), keys=_HOTLINE_KEYS),
+    "delete_data": Action(partial(delete_data, reason="user_request"), ("done",)),
+    "quick_erase": Action(partial(delete_data, reason="quick_erase"), ("done",)),
+    "demographics_due": Action(demographics_due, ("due", "not_due")),
+    "save_sex": Action(save_sex, ("done",)),
+}

@@ -1,0 +1,473 @@
+"""The flow engine: one turn in, replies out. It knows roles and steps, never topics.
+
+Order of precedence for typed text: stop / quick-erase / delete words, then the hand-over
+rules of an active case, then urgent help, then the step waiting for an answer, then intents,
+then the fallback ("did you mean", and after two misses the menu and a person).
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import regex
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session
+
+from bot.db.models import Case, Conversation, User
+from bot.dialogue.actions import ACTIONS, ActionContext
+from bot.dialogue.base import Turn, language_from_platform
+from bot.dialogue.flows import ChoiceSpec, Escalation, FlowSet, Step, parse_payload, payload_of
+from bot.dialogue.i18n import Translator
+from bot.messages import Button, Choice, Reply
+from bot.services import analytics, cases
+from bot.understanding.base import LANGUAGES, Parse
+
+log = logging.getLogger(__name__)
+
+MAX_CHAIN = 25  # steps one turn may pass through; a loop in the data must not hang a worker
+MAX_PATH = 30
+KEEP_SLOTS = ("country",)  # what survives a change of topic
+_PUNCTUATION = regex.compile(r"[\p{P}\p{S}\s]+")
+
+
+@dataclass
+class _Turn:
+    """Everything one turn accumulates before it is committed."""
+
+    user: User
+    conversation: Conversation
+    turn: Turn
+    language: str
+    replies: list[Reply] = field(default_factory=list)
+    resources: list[str] = field(default_factory=list)
+    choices: list[Choice] = field(default_factory=list)
+    buttons: list[Button] = field(default_factory=list)
+    intent: str | None = None
+    case: Case | None = None
+    transcribed: bool = False
+    forgotten: bool = False  # the user's data was deleted this turn: keep nothing more
+    untracked: bool = False  # a stop word: no interaction to count
+
+    @property
+    def slots(self) -> dict[str, Any]:
+        return self.conversation.slots
+
+
+class Engine:
+    def __init__(
+        self, flows: FlowSet, translator: Translator, *, timeout_minutes: int, default_language: str
+    ) -> None:
+        self.flows = flows
+        self.t = translator
+        self.timeout = timedelta(minutes=timeout_minutes)
+        self.default_language = default_language
+        self._words = {name: self._word_set(key) for name, key in flows.words.items()}
+        self._country_names = self._country_index()
+        # Steps that start a topic: arriving there starts afresh, whatever was asked before.
+        self._entries = {route.target for route in flows.routes.values()}
+
+    # ---- the Dialogue protocol ----------------------------------------------------------
+
+    def welcome(self, language: str | None) -> Reply:
+        """Greeting and language choice in one message (Viber shows it before any turn)."""
+        language = language if language in LANGUAGES else self.default_language
+        texts: list[str] = []
+        choices: tuple[Choice, ...] = ()
+        target: str | None = self.flows.roles["first_contact"]
+        while target:
+            step = self.flows.steps[target]
+            texts += [self._text(m.keys, language, {}) for m in step.say]
+            choices = tuple(self._choice(c, language) for c in step.choices) or choices
+            target = step.next
+        return Reply(text="\n\n".join(texts), choices=choices)
+
+    def respond(self, session: Session, user: User, turn: Turn) -> list[Reply]:
+        conversation = self._conversation(session, user, turn)
+        language = (
+            user.language
+            or (turn.parse.lang if turn.parse else None)
+            or language_from_platform(user.platform_language)
+            or self.default_language
+        )
+        ctx = _Turn(user, conversation, turn, language)
+        if turn.kind == "text":
+            self._on_text(session, ctx, turn.parse or _unparsed(turn.text or ""))
+        elif turn.kind == "payload":
+            self._on_payload(session, ctx, turn.payload or "")
+        elif turn.kind == "attachment":
+            self._run(session, ctx, self.flows.roles["attachment"])
+        else:  # start, subscribed: someone opened the chat
+            self._first_contact(ctx)
+            self._run(session, ctx, self.flows.roles["first_contact"])
+        self._finish(session, ctx)
+        return ctx.replies
+
+    # ---- turn kinds ---------------------------------------------------------------------
+
+    def _on_text(self, session: Session, ctx: _Turn, parse: Parse) -> None:
+        ctx.intent = parse.intent
+        word = self._keyword(parse.normalized)
+        if word == "stop":
+            # Opted out: nothing more goes out until they write again (the pipeline clears it).
+            ctx.user.opted_out = True
+            ctx.untracked = True
+            return
+        if word == "quick_erase":
+            self._run(session, ctx, self.flows.roles["quick_erase"])
+            return
+        urgent = parse.urgent or parse.intent == "urgent_help"
+        case = cases.active_case(session, ctx.user)
+        if case is not None:
+            self._during_case(session, ctx, case, parse, urgent=urgent, delete=word == "delete")
+            return
+        first = self._first_contact(ctx, parse.lang)
+        if word == "delete":
+            self._run(session, ctx, self.flows.roles["delete"])
+            return
+        if urgent:
+            ctx.intent = "urgent_help"
+            self._enter(session, ctx, self.flows.roles["urgent"], parse)
+            return
+        confident = (
+            parse.confidence >= self.flows.act_confidence and parse.intent in self.flows.routes
+        )
+        if first:
+            if not confident or parse.intent in ("greet", "menu", "choose_language"):
+                self._run(session, ctx, self.flows.roles["first_contact"])
+                return
+            self._run(session, ctx, self.flows.roles["privacy_notice"])
+        step = self._current(ctx)
+        if step and step.ask and not (confident and parse.intent in self.flows.interrupts):
+            self._answer(session, ctx, step, parse)
+            return
+        choice = self._typed_choice(step, parse)
+        if choice is not None:
+            self._tap(session, ctx, choice.target, dict(choice.params))
+            return
+        if confident:
+            self._enter(session, ctx, self.flows.routes[parse.intent].target, parse)
+            return
+        self._miss(session, ctx, parse)
+
+    def _during_case(
+        self, session: Session, ctx: _Turn, case: Case, parse: Parse, *, urgent: bool, delete: bool
+    ) -> None:
+        """A person holds the conversation: keep the words for them and stay quiet.
+
+        Urgent words still get the numbers at once; "delete" still deletes (and its yes/no is
+        heard); a question the flow asked on purpose during the case (the country for urgent
+        numbers) is answered.
+        """
+        ctx.case = case
+        self._transcribe(session, ctx, parse)
+        step = self._current(ctx)
+        choice = self._typed_choice(step, parse)
+        if urgent:
+            ctx.intent = "urgent_help"
+            self._enter(session, ctx, self.flows.roles["urgent"], parse)
+        elif delete:
+            self._run(session, ctx, self.flows.roles["delete"])
+        elif choice is not None:
+            self._tap(session, ctx, choice.target, dict(choice.params))
+        elif step and step.ask and step.ask.during_case:
+            self._answer(session, ctx, step, parse)
+        elif not case.user_notified:
+            case.user_notified = True
+            self._run(session, ctx, self.flows.roles["case_waiting"])
+
+    def _on_payload(self, session: Session, ctx: _Turn, payload: str) -> None:
+        target, params = parse_payload(payload)
+        if target not in self.flows.steps:
+            log.info("unknown payload target %r; showing the menu", target)
+            target, params = self.flows.roles["menu"], {}
+        ctx.intent = self.flows.route_for(target)
+        self._first_contact(ctx)
+        self._tap(session, ctx, target, params)
+
+    # ---- moving through steps -----------------------------------------------------------
+
+    def _tap(self, session: Session, ctx: _Turn, target: str, params: dict[str, str]) -> None:
+        if target.split(".")[0] != ctx.conversation.flow or target in self._entries:
+            self._reset_slots(ctx)
+        for name, value in params.items():
+            self._set_slot(ctx, name, value)
+        ctx.conversation.misses = 0
+        self._run(session, ctx, target)
+
+    def _enter(self, session: Session, ctx: _Turn, target: str, parse: Parse) -> None:
+        """Start a topic from typed text: fresh slots, filled from the message's entities."""
+        self._reset_slots(ctx)
+        route = self.flows.routes.get(parse.intent)
+        mapping = dict(route.entities) if route and route.target == target else {}
+        for entity in parse.entities:
+            if entity.entity == "country":
+                self._set_slot(ctx, "country", entity.value)
+            if entity.entity in mapping:
+                self._set_slot(ctx, mapping[entity.entity], entity.value)
+        ctx.conversation.misses = 0
+        self._run(session, ctx, target)
+
+    def _run(self, session: Session, ctx: _Turn, target: str | None) -> None:
+        for _ in range(MAX_CHAIN):
+            if target is None:
+                return
+            step = self.flows.steps[target]
+            if step.skip_if and ctx.slots.get(step.skip_if[0]):
+                target = step.skip_if[1]
+                continue
+            if step.action:
+                target = self._act(session, ctx, step)
+                continue
+            if step.escalate:
+                self._escalate(session, ctx, step.escalate)
+            self._say(ctx, step)
+            if step.resource:
+                ctx.resources.append(step.resource.format_map(_Values(ctx.slots)))
+            if not step.keep_state and not ctx.forgotten:
+                self._move(ctx, step)
+            if step.end and not ctx.forgotten:
+                ctx.conversation.flow = ctx.conversation.step = None
+            target = step.next
+        else:
+            log.error("flow chain too long at %s; stopping", target)
+
+    def _act(self, session: Session, ctx: _Turn, step: Step) -> str:
+        action = ACTIONS[step.action or ""]
+        outcome = action.run(
+            ActionContext(
+                session=session,
+                user=ctx.user,
+                slots=ctx.slots,
+                language=ctx.language,
+                today=ctx.turn.received_at.date(),
+                t=self.t,
+            )
+        )
+        if step.action in ("delete_data", "quick_erase"):
+            ctx.forgotten = True
+        # Values become slots: a later tap ("none of these") still has the list's date.
+        ctx.conversation.slots = {**ctx.slots, **outcome.values}
+        ctx.choices, ctx.buttons = outcome.choices, outcome.buttons
+        return dict(step.on)[outcome.name]
+
+    def _say(self, ctx: _Turn, step: Step) -> None:
+        messages = [m for m in step.say if not m.when or ctx.slots.get(m.when)]
+        values = {k: str(v) for k, v in ctx.slots.items()}
+        choices = [self._choice(c, ctx.language) for c in step.choices]
+        if step.dynamic_choices:
+            choices = ctx.choices + choices
+        for index, message in enumerate(messages):
+            last = index == len(messages) - 1
+            ctx.replies.append(
+                Reply(
+                    text=self._text(message.keys, ctx.language, values),
+                    choices=tuple(choices) if last else (),
+                    buttons=tuple(ctx.buttons) if message.buttons else (),
+                )
+            )
+
+    def _move(self, ctx: _Turn, step: Step) -> None:
+        conversation = ctx.conversation
+        conversation.flow, conversation.step = step.flow, step.id.split(".", 1)[1]
+        conversation.path = [*conversation.path, step.id][-MAX_PATH:]
+
+    def _answer(self, session: Session, ctx: _Turn, step: Step, parse: Parse) -> None:
+        """The user answered the step's question: fill the slot, or ask again."""
+        ask = step.ask
+        assert ask is not None
+        value: str | None
+        if ask.kind == "country":
+            value = parse.entity("country") or self._country_in(parse.normalized)
+        else:
+            value = parse.normalized.strip()[:200] or None
+        if value:
+            self._set_slot(ctx, ask.slot, value)
+            ctx.conversation.misses = 0
+            self._run(session, ctx, ask.next)
+            return
+        ctx.conversation.misses += 1
+        if ctx.conversation.misses >= 2:
+            self._miss(session, ctx, parse)
+            return
+        choices = tuple(self._choice(c, ctx.language) for c in step.choices)
+        ctx.replies.append(Reply(self.t(ask.reprompt, ctx.language), choices=choices))
+
+    def _miss(self, session: Session, ctx: _Turn, parse: Parse) -> None:
+        ctx.intent = parse.intent
+        ctx.conversation.misses += 1
+        if ctx.conversation.misses >= 2:
+            ctx.conversation.misses = 0
+            self._run(session, ctx, self.flows.roles["missed_twice"])
+            return
+        suggestions = [
+            intent
+            for intent, score in parse.ranking
+            if intent in self.flows.suggestable and score >= self.flows.suggest_confidence
+        ][:3]
+        if not suggestions:
+            self._run(session, ctx, self.flows.roles["missed"])
+            return
+        ctx.choices = [
+            Choice(self.t(f"intent.{i}", ctx.language), self.flows.routes[i].target)
+            for i in suggestions
+        ]
+        self._run(session, ctx, self.flows.roles["did_you_mean"])
+
+    # ---- cases, state, analytics --------------------------------------------------------
+
+    def _escalate(self, session: Session, ctx: _Turn, escalation: Escalation) -> None:
+        case = cases.open_case(
+            session,
+            ctx.user,
+            priority=escalation.priority,
+            trigger=escalation.trigger,
+            flow_path=list(ctx.conversation.path),
+        )
+        case.user_notified = True  # every escalating step tells the user a person will answer
+        ctx.case = case
+        if not escalation.keep_text:
+            ctx.transcribed = True  # the person's message of this turn is not kept
+        elif ctx.turn.kind == "text" and ctx.turn.parse is not None:
+            self._transcribe(session, ctx, ctx.turn.parse)
+
+    def _transcribe(self, session: Session, ctx: _Turn, parse: Parse) -> None:
+        if ctx.transcribed or ctx.case is None:
+            return
+        original = parse.text if parse.was_zawgyi else None
+        cases.append_transcript(
+            session, ctx.case, direction="in", text=parse.normalized, original=original
+        )
+        ctx.transcribed = True
+
+    def _finish(self, session: Session, ctx: _Turn) -> None:
+        if ctx.user.country and not ctx.forgotten:
+            # Staff see where the person is as soon as they tell us (often after the case opened).
+            case = ctx.case or cases.active_case(session, ctx.user)
+            if case is not None and case.country is None:
+                case.country = ctx.user.country
+        if ctx.case is not None and not ctx.forgotten:
+            for reply in ctx.replies:  # staff see what the bot already told the person
+                cases.append_transcript(session, ctx.case, direction="bot", text=reply.text)
+        if ctx.forgotten:
+            if inspect(ctx.conversation).pending:
+                session.expunge(ctx.conversation)
+            return
+        if ctx.untracked:
+            return
+        conversation = ctx.conversation
+        conversation.updated_at = ctx.turn.received_at
+        step = conversation.step
+        for resource in ctx.resources or [None]:
+            analytics.record(
+                session,
+                ctx.user,
+                intent=ctx.intent,
+                flow=conversation.flow,
+                step=step,
+                resource=resource,
+            )
+
+    def _conversation(self, session: Session, user: User, turn: Turn) -> Conversation:
+        conversation = session.get(Conversation, user.id)
+        if conversation is None:
+            conversation = Conversation(user_id=user.id, slots={}, path=[], misses=0)
+            session.add(conversation)
+        elif conversation.updated_at and turn.received_at - conversation.updated_at > self.timeout:
+            # Inactive too long: whatever was asked is stale; the next message starts afresh.
+            conversation.flow = conversation.step = None
+            conversation.slots, conversation.path, conversation.misses = {}, [], 0
+        if user.country and "country" not in conversation.slots:
+            conversation.slots = {**conversation.slots, "country": user.country}
+        return conversation
+
+    def _first_contact(self, ctx: _Turn, detected: str | None = None) -> bool:
+        """Settle a first language for someone new; True when this is their first turn."""
+        if ctx.user.language:
+            return False
+        ctx.user.language = ctx.language if ctx.language in LANGUAGES else self.default_language
+        if detected in LANGUAGES:
+            ctx.user.language = ctx.language = detected
+        return True
+
+    def _typed_choice(self, step: Step | None, parse: Parse) -> ChoiceSpec | None:
+        """A choice answered by typing ("yes", "no") instead of tapping."""
+        if step is None or parse.confidence < self.flows.act_confidence:
+            return None
+        return next((c for c in step.choices if parse.intent in c.intents), None)
+
+    def _current(self, ctx: _Turn) -> Step | None:
+        conversation = ctx.conversation
+        if not conversation.flow or not conversation.step:
+            return None
+        return self.flows.steps.get(f"{conversation.flow}.{conversation.step}")
+
+    def _reset_slots(self, ctx: _Turn) -> None:
+        ctx.conversation.slots = {k: v for k, v in ctx.slots.items() if k in KEEP_SLOTS}
+
+    def _set_slot(self, ctx: _Turn, name: str, value: str) -> None:
+        """Set a slot (reassigning the JSON so it is saved); `lang` and `country` are the user's."""
+        if name == "lang":
+            if value in LANGUAGES:
+                ctx.user.language = ctx.language = value
+            return
+        if name == "country":
+            value = value.upper()
+            ctx.user.country = value if len(value) == 2 else ctx.user.country
+        ctx.conversation.slots = {**ctx.slots, name: value}
+
+    # ---- text helpers -------------------------------------------------------------------
+
+    def _text(self, keys: tuple[str, ...], language: str, values: dict[str, str]) -> str:
+        return "\n\n".join(self.t(key, language, **values) for key in keys)
+
+    def _choice(self, spec: ChoiceSpec, language: str) -> Choice:
+        return Choice(self.t(spec.title, language), payload_of(spec.target, spec.params))
+
+    def _word_set(self, key: str) -> set[str]:
+        return {
+            _fold(word)
+            for text in self.t.values(key).values()
+            for word in text.split("|")
+            if _fold(word)
+        }
+
+    def _keyword(self, text: str) -> str | None:
+        """A whole message that is one of the special words, in any language."""
+        folded = _fold(text)
+        return next((name for name, words in self._words.items() if folded in words), None)
+
+    def _country_index(self) -> dict[str, str]:
+        index: dict[str, str] = {}
+        for code in self.flows.countries:
+            for name in self.t.values(f"country.{code}").values():
+                index[_fold(name)] = code
+            index[code.lower()] = code
+        return index
+
+    def _country_in(self, text: str) -> str | None:
+        folded = _fold(text)
+        if folded in self._country_names:
+            return self._country_names[folded]
+        return next((c for n, c in self._country_names.items() if len(n) > 2 and n in folded), None)
+
+
+class _Values(dict):  # type: ignore[type-arg]
+    """Slots and action values for `resource` templates; unknown names read as "unknown"."""
+
+    def __init__(self, slots: dict[str, Any]) -> None:
+        super().__init__(slots)
+
+    def __missing__(self, key: str) -> str:
+        return "unknown"
+
+
+def _fold(text: str) -> str:
+    return _PUNCTUATION.sub("", unicodedata.normalize("NFC", text)).casefold()
+
+
+def _unparsed(text: str) -> Parse:
+    return Parse(text=text, normalized=text, lang=None, intent="out_of_scope", confidence=0.0)

@@ -1,0 +1,1 @@
+"""The durable path of a message: stored inbound event → dialogue → outbox → channel."""

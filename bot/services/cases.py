@@ -1,0 +1,83 @@
+"""Escalation cases: the hand-over from the bot to a person at the hotline.
+
+The dialogue engine opens cases and feeds transcripts; the console (issue 5) works them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.clock import utcnow
+from bot.db.models import Case, CaseMessage, User
+from bot.services.crypto import encrypt
+
+# A case in one of these states holds the conversation: the bot stays silent.
+ACTIVE_STATUSES = ("open", "pending", "snoozed")
+PRIORITIES = ("normal", "urgent")
+
+
+def active_case(session: Session, user: User) -> Case | None:
+    return session.scalars(
+        select(Case)
+        .where(Case.user_id == user.id, Case.status.in_(ACTIVE_STATUSES))
+        .order_by(Case.id.desc())
+        .limit(1)
+    ).one_or_none()
+
+
+def open_case(
+    session: Session, user: User, *, priority: str, trigger: str, flow_path: list[str]
+) -> Case:
+    """The user's active case, or a new one. An urgent trigger upgrades an existing case.
+
+    One person, one case at a time: staff must not find the same worker in three queue rows.
+    """
+    if priority not in PRIORITIES:
+        raise ValueError(f"unknown priority {priority!r}")
+    case = active_case(session, user)
+    if case is not None:
+        if priority == "urgent" and case.priority != "urgent":
+            case.priority, case.trigger = "urgent", trigger
+        if case.status == "snoozed":
+            case.status, case.snoozed_until = "open", None
+        case.waiting_since = case.waiting_since or utcnow()
+        return case
+    case = Case(
+        user_id=user.id,
+        channel=user.channel,
+        language=user.language,
+        country=user.country,
+        priority=priority,
+        trigger=trigger,
+        status="open",
+        flow_path=list(flow_path),
+        opened_at=utcnow(),
+        waiting_since=utcnow(),
+    )
+    session.add(case)
+    session.flush()
+    return case
+
+
+def append_transcript(
+    session: Session, case: Case, *, direction: str, text: str, original: str | None = None
+) -> CaseMessage:
+    """Add one line, encrypted. `original` keeps what the user typed when it was converted
+    (Zawgyi), so staff can see both forms.
+
+    A user writing to a snoozed case wakes it up ("snoozed until the user's next message").
+    """
+    message = CaseMessage(
+        case_id=case.id,
+        direction=direction,
+        text_enc=encrypt(text),
+        original_enc=encrypt(original) if original is not None and original != text else None,
+    )
+    session.add(message)
+    if direction == "in":
+        if case.status == "snoozed":
+            case.status, case.snoozed_until = "open", None
+        case.waiting_since = case.waiting_since or utcnow()
+    session.flush()
+    return message

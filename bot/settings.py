@@ -1,0 +1,106 @@
+"""Every setting comes from the environment or `.env`; nothing secret lives in code."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_GRAPH_URL = "https://graph.facebook.com/v21.0"
+DEFAULT_VIBER_URL = "https://chatapi.viber.com/pa"
+
+# Secrets a production deployment must set; a local run generates them once (see `local_secrets`).
+GENERATED_SECRETS = ("PSEUDONYM_KEY", "DATA_KEY", "SESSION_SECRET")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True)
+
+    ENVIRONMENT: str = "development"
+    DATABASE_URL: str = f"sqlite:///{ROOT / 'var' / 'safestep.db'}"
+
+    MESSENGER_APP_SECRET: str = ""
+    MESSENGER_VERIFY_TOKEN: str = ""
+    MESSENGER_PAGE_TOKEN: str = ""
+    MESSENGER_GRAPH_URL: str = DEFAULT_GRAPH_URL
+
+    VIBER_AUTH_TOKEN: str = ""
+    VIBER_BOT_NAME: str = "SafeStep"
+    VIBER_BOT_AVATAR: str = ""
+    VIBER_API_URL: str = DEFAULT_VIBER_URL
+
+    RASA_URL: str = "http://127.0.0.1:5005"
+    RASA_TOKEN: str = ""
+    NLU_TIMEOUT_SECONDS: float = 1.0
+
+    PSEUDONYM_KEY: str = ""
+    DATA_KEY: str = ""
+    SESSION_SECRET: str = ""
+
+    HTTP_TIMEOUT_SECONDS: float = 10.0
+    OUTBOX_MAX_ATTEMPTS: int = 8
+    OUTBOX_BACKOFF_SECONDS: float = 2.0
+    WORKER_CONCURRENCY: int = Field(default=4, ge=1)
+    WORKER_POLL_SECONDS: float = 1.0
+    LEASE_SECONDS: float = 60.0
+    CONVERSATION_TIMEOUT_MINUTES: int = 30
+    DEFAULT_LANGUAGE: str = "en"
+
+    @property
+    def is_production(self) -> bool:
+        return self.ENVIRONMENT == "production"
+
+    @property
+    def messenger_enabled(self) -> bool:
+        return bool(self.MESSENGER_APP_SECRET and self.MESSENGER_PAGE_TOKEN)
+
+    @property
+    def viber_enabled(self) -> bool:
+        return bool(self.VIBER_AUTH_TOKEN)
+
+    def missing_secrets(self) -> list[str]:
+        return [name for name in GENERATED_SECRETS if not getattr(self, name)]
+
+
+def local_secrets(path: Path) -> dict[str, str]:
+    """Generate (once) and return secrets for a local run, kept in a git-ignored file."""
+    from cryptography.fernet import Fernet
+
+    values: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            name, _, value = line.partition("=")
+            if value:
+                values[name.strip()] = value.strip()
+    fresh = {
+        "PSEUDONYM_KEY": lambda: secrets.token_hex(32),
+        "DATA_KEY": lambda: Fernet.generate_key().decode(),
+        "SESSION_SECRET": lambda: secrets.token_urlsafe(32),
+    }
+    changed = False
+    for name, make in fresh.items():
+        if name not in values:
+            values[name] = make()
+            changed = True
+    if changed:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+        path.chmod(0o600)
+    return values
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings; outside production, missing secrets come from var/secrets.env."""
+    settings = Settings()
+    missing = settings.missing_secrets()
+    if missing and settings.is_production:
+        raise RuntimeError(f"missing required secrets: {', '.join(missing)}")
+    if missing:
+        generated = local_secrets(ROOT / "var" / "secrets.env")
+        settings = settings.model_copy(update={k: generated[k] for k in missing})
+    return settings

@@ -1,0 +1,91 @@
+"""The bot's client for the Rasa NLU server (`POST /model/parse`).
+
+The bot never imports rasa: it talks to `rasa run --enable-api` over HTTP with a hard timeout,
+and any failure (refused, slow, 5xx, malformed answer) surfaces as `NluUnavailable` so the
+pipeline can fall back to the keyword router.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from bot.understanding.base import INTENTS, Classification, Entity
+from bot.understanding.entities import canonical_country, canonical_licence
+
+
+class NluUnavailable(Exception):
+    """The NLU server did not give a usable answer in time."""
+
+
+def to_classification(payload: dict[str, Any]) -> Classification:
+    """Rasa's parse result as a `Classification`; unknown intents become out_of_scope."""
+    try:
+        intent = payload["intent"]
+        name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise NluUnavailable(f"unexpected answer from the NLU server: {exc!r}") from exc
+    if name not in INTENTS:
+        name = "out_of_scope"
+    ranking = tuple(
+        (r["name"], float(r["confidence"]))
+        for r in payload.get("intent_ranking") or ()
+        if r.get("name") in INTENTS
+    )
+    entities: list[Entity] = []
+    seen: set[tuple[str, str]] = set()
+    for raw in payload.get("entities") or ():
+        kind, value = raw.get("entity"), str(raw.get("value", ""))
+        if kind == "country":
+            canonical = canonical_country(value)
+        elif kind == "licence_number":
+            canonical = canonical_licence(value)
+        else:
+            continue
+        if canonical is None or (kind, canonical) in seen:
+            continue
+        seen.add((kind, canonical))
+        entities.append(Entity(kind, canonical, raw.get("start"), raw.get("end")))
+    return Classification(name, confidence, tuple(entities), ranking)
+
+
+class RasaClient:
+    def __init__(
+        self,
+        url: str,
+        token: str = "",
+        timeout: float = 1.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self._params = {"token": token} if token else {}
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout), transport=transport, trust_env=False
+        )
+
+    async def classify(self, text: str) -> Classification:
+        try:
+            # httpx times each phase; the overall deadline also bounds a server that drips.
+            async with asyncio.timeout(self.timeout):
+                response = await self._http.post(
+                    f"{self.url}/model/parse", params=self._params, json={"text": text}
+                )
+            response.raise_for_status()
+            payload = response.json()
+        except (httpx.HTTPError, ValueError, TimeoutError) as exc:
+            raise NluUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        return to_classification(payload)
+
+    async def ready(self) -> bool:
+        """Whether the server answers `/status` with a loaded model."""
+        try:
+            response = await self._http.get(f"{self.url}/status", params=self._params)
+            return response.status_code == 200 and bool(response.json().get("model_file"))
+        except (httpx.HTTPError, ValueError):
+            return False
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

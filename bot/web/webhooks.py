@@ -1,0 +1,119 @@
+"""Webhooks: verify, store durably, acknowledge; everything else happens after the 200."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.channels.base import BadPayload, Channel
+from bot.db.session import Database
+from bot.dialogue.base import language_from_platform
+from bot.messages import Inbound
+from bot.pipeline import inbound
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+MAX_BODY = 1024 * 1024
+
+
+class Refused(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        self.status, self.detail = status, detail
+
+
+@router.get("/messenger")
+async def messenger_verify(request: Request) -> Response:
+    """Meta's subscription handshake: echo the challenge only for our verify token."""
+    params = request.query_params
+    token = request.app.state.settings.MESSENGER_VERIFY_TOKEN
+    if params.get("hub.mode") == "subscribe" and token and params.get("hub.verify_token") == token:
+        return PlainTextResponse(params.get("hub.challenge", ""))
+    return PlainTextResponse("forbidden", status_code=403)
+
+
+@router.post("/messenger")
+async def messenger(request: Request) -> Response:
+    try:
+        events = await _receive(request, "messenger")
+        await _store(request, events)
+    except Refused as refused:
+        return PlainTextResponse(refused.detail, status_code=refused.status)
+    return PlainTextResponse("EVENT_RECEIVED")
+
+
+@router.post("/viber")
+async def viber(request: Request) -> Response:
+    try:
+        events = await _receive(request, "viber")
+        starts = [e for e in events if e.kind == "start"]
+        # conversation_started is answered in the response body: Viber allows no other message
+        # to someone who has not subscribed, so there is nothing to store.
+        await _store(request, [e for e in events if e.kind != "start"])
+    except Refused as refused:
+        return PlainTextResponse(refused.detail, status_code=refused.status)
+    if starts:
+        return JSONResponse(_viber_welcome(request, starts[0]))
+    return JSONResponse({"status": 0})
+
+
+async def _receive(request: Request, name: str) -> list[Inbound]:
+    channel: Channel | None = request.app.state.channels.get(name)
+    if channel is None:
+        raise Refused(404, f"{name} is not configured")
+    body = await _read_body(request)
+    if not channel.verify(request.headers, body):
+        log.warning("%s webhook with a missing or wrong signature", name)
+        raise Refused(403, "bad signature")
+    try:
+        data = json.loads(body)
+        return channel.parse(data)
+    except (ValueError, BadPayload) as exc:
+        raise Refused(400, f"bad payload: {exc}") from None
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+        raise Refused(413, "body too large")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise Refused(413, "body too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _store(request: Request, events: list[Inbound]) -> None:
+    """Commit events before answering: a 200 for something not stored would lose it."""
+    if not events:
+        return
+    db: Database = request.app.state.db
+    try:
+        stored = await asyncio.to_thread(_store_sync, db, events)
+    except SQLAlchemyError:
+        log.exception("could not store webhook events; asking the platform to retry")
+        raise Refused(503, "storage unavailable") from None
+    if stored:
+        request.app.state.workers.inbound_wakeup.notify()
+
+
+def _store_sync(db: Database, events: list[Inbound]) -> int:
+    with db.session() as session:
+        for event in events:
+            if event.kind == "delivery":
+                inbound.record_delivery(session, event)
+        return inbound.store(session, [e for e in events if e.kind != "delivery"])
+
+
+def _viber_welcome(request: Request, event: Inbound) -> dict[str, Any]:
+    channel = request.app.state.channels["viber"]
+    reply = request.app.state.dialogue.welcome(language_from_platform(event.platform_language))
+    return channel.render(None, reply)

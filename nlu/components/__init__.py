@@ -1,0 +1,1 @@
+"""Custom Rasa components for SafeStep (they import nothing from `bot/`)."""

@@ -1,0 +1,146 @@
+"""NLU benchmark on the held-out file (a measurement, not a test).
+
+For each Rasa config (ours, the syllable alternative, Rasa's stock pipeline) it trains the
+model if needed (cached by content hash), serves it on a free port and reports, per language:
+
+- macro-F1 through the bot's full pipeline (normalization, Zawgyi conversion, safety net);
+- macro-F1 of the model alone on the raw text (no normalization, no safety net);
+- urgent recall and false-alarm rate, the Zawgyi lines against their Unicode twins;
+- parse latency p50/p99 through the bot's client (`NluPipeline.parse`).
+
+    .venv/bin/python scripts/bench_nlu.py [--heldout nlu/tests/heldout.jsonl] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.understanding import nlu_env
+from bot.understanding.evaluation import Example, Outcome, load_examples, score
+from bot.understanding.pipeline import NluPipeline
+from bot.understanding.rasa_client import RasaClient
+
+CONFIGS = {
+    "safestep (ICU words)": nlu_env.NLU_DIR / "config.yml",
+    "syllables": nlu_env.NLU_DIR / "config.syllable.yml",
+    "rasa stock": nlu_env.NLU_DIR / "config.stock.yml",
+}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def measure(url: str, examples: list[Example]) -> dict[str, object]:
+    pipeline = NluPipeline(RasaClient(url, timeout=10.0))
+    model_only = RasaClient(url, timeout=10.0)
+    full, raw, latencies = [], [], []
+    try:
+        for example in examples[:20]:  # warm-up: the first parses of a fresh model are slow
+            await pipeline.parse(example.text)
+        for example in examples:
+            started = time.perf_counter()
+            parsed = await pipeline.parse(example.text)
+            latencies.append((time.perf_counter() - started) * 1000)
+            if parsed.source != "rasa":
+                raise RuntimeError(f"the NLU server did not answer for {example.text!r}")
+            full.append(Outcome(parsed.intent, parsed.urgent, parsed.lang))
+            alone = await model_only.classify(example.text)
+            raw.append(Outcome(alone.intent, alone.intent == "urgent_help"))
+    finally:
+        await pipeline.aclose()
+        await model_only.aclose()
+    return {
+        "pipeline": score(examples, full),
+        "model_only": score(examples, raw),
+        "latency_ms": {
+            "p50": statistics.median(latencies),
+            "p99": percentile(latencies, 0.99),
+            "n": len(latencies),
+        },
+    }
+
+
+def run_config(config: Path, examples: list[Example]) -> dict[str, object]:
+    started = time.monotonic()
+    model = nlu_env.ensure_model(config)
+    trained_in = time.monotonic() - started
+    server = nlu_env.start_server(nlu_env.free_port(), token="", model=model)
+    try:
+        result = asyncio.run(measure(server.url, examples))
+    finally:
+        server.stop()
+    result["model"] = str(model)
+    result["train_or_cache_seconds"] = round(trained_in, 1)
+    return result
+
+
+def table(results: dict[str, dict], languages: list[str]) -> str:
+    lines = ["macro-F1 per language (full pipeline / model alone on raw text)", ""]
+    lines.append(
+        f"{'pipeline':<22}"
+        + "".join(f"{lang:>14}" for lang in languages)
+        + f"{'urgent R':>10}{'false al.':>10}{'p50 ms':>8}{'p99 ms':>8}"
+    )
+    for name, r in results.items():
+        full, raw = r["pipeline"]["languages"], r["model_only"]["languages"]
+        cells = "".join(
+            f"{full[lang]['macro_f1']:>7.3f}/{raw[lang]['macro_f1']:.3f}" for lang in languages
+        )
+        urgent = r["pipeline"]["urgent"]
+        lines.append(
+            f"{name:<22}{cells}{urgent['recall']:>10.3f}"
+            f"{urgent['false_alarm_rate']:>10.3f}"
+            f"{r['latency_ms']['p50']:>8.1f}{r['latency_ms']['p99']:>8.1f}"
+        )
+    lines += ["", "Zawgyi vs Unicode (Burmese, full pipeline macro-F1 / accuracy)"]
+    for name, r in results.items():
+        variants = r["pipeline"]["variants"]
+        plain, zawgyi = variants.get("my:plain"), variants.get("my:zawgyi")
+        if plain and zawgyi:
+            lines.append(
+                f"  {name:<22} unicode {plain['macro_f1']:.3f}/{plain['accuracy']:.3f}"
+                f"  zawgyi {zawgyi['macro_f1']:.3f}/{zawgyi['accuracy']:.3f}"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--heldout", type=Path, default=nlu_env.NLU_DIR / "tests/heldout.jsonl")
+    parser.add_argument(
+        "--only",
+        choices=list(CONFIGS),
+        action="append",
+        help="Run only these configs (repeatable).",
+    )
+    parser.add_argument("--json", action="store_true", help="Print everything as JSON.")
+    args = parser.parse_args()
+    # Stopped from outside, still stop the rasa server it started (its own session).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    examples = load_examples(args.heldout)
+    results = {
+        name: run_config(path, examples)
+        for name, path in CONFIGS.items()
+        if not args.only or name in args.only
+    }
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+        return
+    languages = sorted({e.lang for e in examples if e.lang})
+    print(f"held-out: {args.heldout} ({len(examples)} lines)\n")
+    print(table(results, languages))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""The NLU environment manager: Python 3.10 discovery and content-hash caching."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bot.understanding import nlu_env
+
+
+def test_python310_is_found_even_when_the_path_shim_fails() -> None:
+    python = nlu_env.find_python310()
+    out = subprocess.run(
+        [python, "-c", "import sys; print(sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "(3, 10)"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    copy = tmp_path / "nlu"
+    shutil.copytree(nlu_env.NLU_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(nlu_env, "NLU_DIR", copy)
+    monkeypatch.setattr(nlu_env, "LOCK_FILE", copy / "requirements.lock")
+    monkeypatch.setenv("SAFESTEP_NLU_HOME", str(tmp_path / "home"))
+    return copy
+
+
+def test_model_and_venv_are_keyed_by_content(project: Path, tmp_path: Path) -> None:
+    before, venv = nlu_env.model_path(), nlu_env.venv_dir()
+    assert before.parent == tmp_path / "home" / "models"
+    assert venv.parent == tmp_path / "home"
+    (project / "tests" / "heldout.jsonl").write_text("")  # not part of the model
+    assert nlu_env.model_path() == before
+    data = project / "data" / "nlu" / "en.yml"
+    data.write_text(data.read_text() + "    - hi there friend\n")
+    assert nlu_env.model_path() != before
+    changed = nlu_env.model_path()
+    component = project / "components" / "segment.py"
+    component.write_text(component.read_text() + "\n")
+    assert nlu_env.model_path() != changed
+    assert nlu_env.model_path(project / "config.stock.yml") != nlu_env.model_path()
+    (project / "requirements.lock").write_text("rasa==3.6.21\n")
+    assert nlu_env.venv_dir() != venv

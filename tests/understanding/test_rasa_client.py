@@ -1,0 +1,65 @@
+"""Mapping Rasa's /model/parse answer to a Classification."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from bot.understanding.rasa_client import NluUnavailable, RasaClient, to_classification
+
+
+def test_rasa_answer_is_mapped_with_canonical_entities() -> None:
+    result = to_classification(
+        {
+            "intent": {"name": "check_recruiter", "confidence": 0.93},
+            "intent_ranking": [
+                {"name": "check_recruiter", "confidence": 0.93},
+                {"name": "legacy_intent", "confidence": 0.05},
+                {"name": "info_fees", "confidence": 0.02},
+            ],
+            "entities": [
+                {"entity": "country", "value": "MY", "start": 3, "end": 11},
+                {"entity": "country", "value": "Narnia", "start": 0, "end": 6},
+                {"entity": "licence_number", "value": "rl 1234", "start": 12, "end": 19},
+                {"entity": "licence_number", "value": "RL-1234", "start": 30, "end": 37},
+                {"entity": "time", "value": "2024"},
+            ],
+        }
+    )
+    assert result.intent == "check_recruiter"
+    assert result.confidence == pytest.approx(0.93)
+    assert result.ranking == (("check_recruiter", 0.93), ("info_fees", 0.02))
+    assert [(e.entity, e.value, e.start) for e in result.entities] == [
+        ("country", "MY", 3),
+        ("licence_number", "RL-1234", 12),
+    ]
+
+
+def test_unknown_intent_becomes_out_of_scope() -> None:
+    result = to_classification({"intent": {"name": "nlu_fallback", "confidence": 0.3}})
+    assert result.intent == "out_of_scope"
+
+
+def test_malformed_answer_is_unavailable() -> None:
+    with pytest.raises(NluUnavailable):
+        to_classification({"text": "hi"})
+
+
+async def test_client_sends_the_token_and_maps_errors() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if b"boom" in request.content:
+            return httpx.Response(500)
+        return httpx.Response(200, json={"intent": {"name": "greet", "confidence": 0.9}})
+
+    client = RasaClient("http://nlu", "s3cret", 1.0, transport=httpx.MockTransport(handler))
+    try:
+        assert (await client.classify("hi")).intent == "greet"
+        assert seen[0].url.params["token"] == "s3cret"
+        assert seen[0].url.path == "/model/parse"
+        with pytest.raises(NluUnavailable):
+            await client.classify("boom")
+    finally:
+        await client.aclose()
