@@ -13,4 +13,4 @@ os.environ.update(
     RASA_URL=os.environ.get("TEST_RASA_URL", "http://127.0.0.1:9"),
 )
 
-pytest_plugins = ["tests.fixtures.database", "tests.fixtures.bot"]
+pytest_plugins = ["tests.fixtures.database", "tests.fixtures.bot", "tests.fixtures.rasa"]
