@@ -153,7 +153,8 @@ def test_scripted_conversation(live: RunningBot, t: Translator, script: Script) 
     # First contact: greeting and language choice, then the privacy notice and the menu.
     first = say("first", script.hello)
     assert t("start.hello", lang) in _texts(first)
-    assert reply_payloads(first[-1]) == [f"start.privacy|lang={c}" for c in ("my", "km", "bn", "en")]
+    languages = [f"start.privacy|lang={code}" for code in ("my", "km", "bn", "en")]
+    assert reply_payloads(first[-1]) == languages
     chosen = tap("first", f"start.privacy|lang={lang}")
     assert [reply_text(b) for b in chosen] == [t("privacy.notice", lang), t("menu.prompt", lang)]
 
