@@ -10,10 +10,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from bot import console
 from bot.channels import build_channels
+from bot.console import indicators as indicator_page
 from bot.db.session import Database
 from bot.dialogue import build_dialogue
 from bot.dialogue.base import Dialogue
+from bot.pipeline import retention
 from bot.pipeline.inbound import Handler
 from bot.pipeline.outbox import Sender
 from bot.pipeline.worker import Workers
@@ -61,6 +64,7 @@ def create_app(
         app.state.understanding, app.state.dialogue, app.state.workers = nlu, flows, workers
         if run_workers:
             workers.start()
+            workers.spawn(retention.daily(db, settings))
         try:
             yield
         finally:
@@ -73,4 +77,6 @@ def create_app(
     app = FastAPI(title="SafeStep", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(webhooks.router)
     app.include_router(health.router)
+    console.install(app, settings)
+    app.include_router(indicator_page.router)
     return app

@@ -50,6 +50,23 @@ class Settings(BaseSettings):
     CONVERSATION_TIMEOUT_MINUTES: int = 30
     DEFAULT_LANGUAGE: str = "en"
 
+    # Privacy and the O1.1.3 indicator (each is explained in .env.example).
+    CASE_TEXT_RETENTION_DAYS: int = Field(default=90, ge=1)
+    CONVERSATION_RETENTION_DAYS: int = Field(default=30, ge=1)
+    REPORTING_YEAR_START: str = Field(default="2026-01", pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    PSEUDONYM_KEY_GRACE_DAYS: int = Field(default=90, ge=0)
+    INDICATOR_MIN_CELL: int = Field(default=5, ge=1)
+    INDICATOR_BASELINE: str = Field(default="", pattern=r"^(\d{4}-\d{2}(\.\.\d{4}-\d{2})?)?$")
+    INDICATORS_FILE: str = ""
+
+    CONSOLE_URGENT_WAIT_MINUTES: int = Field(default=5, ge=1)
+    CONSOLE_LOCKOUT_ATTEMPTS: int = Field(default=5, ge=1)
+    CONSOLE_LOCKOUT_MINUTES: int = Field(default=15, ge=1)
+    CONSOLE_SESSION_HOURS: int = Field(default=12, ge=1)
+    CONSOLE_POLL_SECONDS: float = Field(default=3.0, gt=0)
+    # None: Secure cookies in production only (local runs and tests use plain http on loopback).
+    SESSION_COOKIE_SECURE: bool | None = None
+
     @property
     def is_production(self) -> bool:
         return self.ENVIRONMENT == "production"
@@ -61,6 +78,12 @@ class Settings(BaseSettings):
     @property
     def viber_enabled(self) -> bool:
         return bool(self.VIBER_AUTH_TOKEN)
+
+    @property
+    def session_cookie_secure(self) -> bool:
+        if self.SESSION_COOKIE_SECURE is None:
+            return self.is_production
+        return self.SESSION_COOKIE_SECURE
 
     def missing_secrets(self) -> list[str]:
         return [name for name in GENERATED_SECRETS if not getattr(self, name)]

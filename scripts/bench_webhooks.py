@@ -78,6 +78,19 @@ async def send_all(url: str, n: int, concurrency: int) -> tuple[list[float], lis
     return latencies, statuses
 
 
+def app_env(url: str, fake_url: str) -> dict[str, str]:
+    """The bot's environment: this database, Messenger pointed at the fake Graph API."""
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "MESSENGER_APP_SECRET": APP_SECRET,
+        "MESSENGER_PAGE_TOKEN": "bench",
+        "MESSENGER_GRAPH_URL": fake_url,
+        "RASA_URL": os.environ.get("RASA_URL", "http://127.0.0.1:9"),
+        "LOG_LEVEL": "WARNING",
+    }
+
+
 @contextmanager
 def app_process(env: dict[str, str]) -> Iterator[str]:
     port = free_port()
@@ -115,15 +128,7 @@ def main() -> None:
     upgrade(url)
     fake = FakePlatforms()
     with serve(fake.app()) as fake_url:
-        env = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "MESSENGER_APP_SECRET": APP_SECRET,
-            "MESSENGER_PAGE_TOKEN": "bench",
-            "MESSENGER_GRAPH_URL": fake_url,
-            "RASA_URL": os.environ.get("RASA_URL", "http://127.0.0.1:9"),
-            "LOG_LEVEL": "WARNING",
-        }
+        env = app_env(url, fake_url)
         with app_process(env) as app_url:
             started = time.perf_counter()
             latencies, statuses = asyncio.run(send_all(app_url, args.messages, args.concurrency))

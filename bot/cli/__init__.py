@@ -65,6 +65,22 @@ def run(
     run_everything(get_settings(), host=host, port=port)
 
 
+@app.command()
+def purge() -> None:
+    """Apply retention now (the app also runs it daily): see the *_RETENTION_DAYS settings."""
+    from bot.db.session import Database
+    from bot.services.privacy import purge as apply_retention
+
+    _logging()
+    settings = get_settings()
+    db = Database(settings.DATABASE_URL)
+    try:
+        with db.session() as session:
+            typer.echo(apply_retention(session, settings).summary())
+    finally:
+        db.dispose()
+
+
 @viber_app.command("set-webhook")
 def viber_set_webhook(url: str) -> None:
     """Register URL (https://…/webhooks/viber) as this bot's Viber webhook."""

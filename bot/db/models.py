@@ -305,6 +305,41 @@ class AnalyticsEvent(Base):
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class AnalyticsMonthly(Base):
+    """The monthly roll-up the indicator report reads: one row per user, resource and cell.
+
+    Kept in step with `analytics_events` on every write, so the report counts distinct keys
+    over a few rows per user and month instead of every raw event. Unknown language or
+    country is "" (part of the primary key).
+    """
+
+    __tablename__ = "analytics_monthly"
+    __table_args__ = (Index("ix_analytics_monthly_user_key", "user_key"),)
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(96), primary_key=True)
+    user_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    interactions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IndicatorMonth(Base):
+    """A closed month's indicator counts (before suppression), computed once and kept.
+
+    A closed month's events no longer change, so the report reads these instead of the
+    roll-up; `config` is a hash of the family mapping and reporting-year start they assume.
+    """
+
+    __tablename__ = "indicator_months"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    config: Mapped[str] = mapped_column(String(16), primary_key=True)
+    figures: Mapped[dict]
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Demographic(Base):
     """Self-reported sex, stored against the pseudonymous key only."""
 

@@ -18,13 +18,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.channels.text import truncate
+from bot.clock import utcnow
 from bot.db.models import AnalyticsEvent, Demographic, Hotline, User
 from bot.dialogue.flows import payload_of
 from bot.dialogue.i18n import FALLBACK, Translator
 from bot.messages import Button, Choice
 from bot.services import hotlines, privacy, registries
-from bot.services.pseudonyms import user_key
-from bot.settings import get_settings
+from bot.services.pseudonyms import current_key, live_keys
 
 # Where a person writing this language most likely got their licence list from.
 LANGUAGE_ORIGIN = {"my": "MM", "km": "KH", "bn": "BD"}
@@ -201,14 +201,29 @@ def delete_data(ctx: ActionContext, *, reason: str) -> Outcome:
     return Outcome("done")
 
 
-def _key(user: User) -> str:
-    return user_key(get_settings().PSEUDONYM_KEY, user.channel, user.address)
+def _key(user: User, session: Session) -> tuple[str, str]:
+    return current_key(session, user.channel, user.address, utcnow())
+
+
+def _demographic(session: Session, user: User, version: str, key: str) -> Demographic | None:
+    """This year's row; an answer from an earlier, still linkable year carries over (asked once)."""
+    row = session.get(Demographic, key)
+    if row is None:
+        earlier = session.scalars(
+            select(Demographic).where(
+                Demographic.user_key.in_(live_keys(session, user.channel, user.address))
+            )
+        ).first()
+        if earlier is not None:
+            row = Demographic(user_key=key, key_version=version, sex=earlier.sex)
+            session.add(row)
+    return row
 
 
 def demographics_due(ctx: ActionContext) -> Outcome:
     """Asked once, late: after a few served resources, never twice (a row marks "asked")."""
-    key = _key(ctx.user)
-    if ctx.session.get(Demographic, key) is not None:
+    version, key = _key(ctx.user, ctx.session)
+    if _demographic(ctx.session, ctx.user, version, key) is not None:
         return Outcome("not_due")
     served = ctx.session.scalar(
         select(func.count(AnalyticsEvent.id)).where(
@@ -218,14 +233,14 @@ def demographics_due(ctx: ActionContext) -> Outcome:
     # Reached right after an answer that is logged when the turn ends: it counts too.
     if (served or 0) + 1 < DEMOGRAPHICS_AFTER:
         return Outcome("not_due")
-    ctx.session.add(Demographic(user_key=key, key_version="static", sex="not_stated"))
+    ctx.session.add(Demographic(user_key=key, key_version=version, sex="not_stated"))
     return Outcome("due")
 
 
 def save_sex(ctx: ActionContext) -> Outcome:
     sex = str(ctx.slots.get("sex") or "not_stated")
-    key = _key(ctx.user)
-    row = ctx.session.get(Demographic, key) or Demographic(user_key=key, key_version="static")
+    version, key = _key(ctx.user, ctx.session)
+    row = ctx.session.get(Demographic, key) or Demographic(user_key=key, key_version=version)
     row.sex = sex if sex in SEXES else "not_stated"
     ctx.session.add(row)
     return Outcome("done")

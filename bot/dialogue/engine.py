@@ -344,14 +344,14 @@ class Engine:
         ctx.transcribed = True
 
     def _finish(self, session: Session, ctx: _Turn) -> None:
-        if ctx.user.country and not ctx.forgotten:
-            # Staff see where the person is as soon as they tell us (often after the case opened).
-            case = ctx.case or cases.active_case(session, ctx.user)
-            if case is not None and case.country is None:
+        # A tap during a case (the urgent numbers) belongs to the case too.
+        case = None if ctx.forgotten else ctx.case or cases.active_case(session, ctx.user)
+        if case is not None:
+            if ctx.user.country and case.country is None:
+                # Staff see where the person is as soon as they tell us (often after it opened).
                 case.country = ctx.user.country
-        if ctx.case is not None and not ctx.forgotten:
             for reply in ctx.replies:  # staff see what the bot already told the person
-                cases.append_transcript(session, ctx.case, direction="bot", text=reply.text)
+                cases.append_transcript(session, case, direction="bot", text=reply.text)
         if ctx.forgotten:
             if inspect(ctx.conversation).pending:
                 session.expunge(ctx.conversation)

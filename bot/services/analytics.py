@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
-from bot.db.models import AnalyticsEvent, User
-from bot.services.pseudonyms import user_key
-from bot.settings import get_settings
+from bot.db.models import AnalyticsEvent, AnalyticsMonthly, User
+from bot.services.pseudonyms import current_key
 
 
 def record(
@@ -19,11 +19,15 @@ def record(
     step: str | None,
     resource: str | None,
 ) -> AnalyticsEvent:
-    """Log one handled interaction: no text, no platform id, no link to the users table."""
+    """Log one handled interaction: no text, no platform id, no link to the users table.
+
+    A served resource also bumps its row in the monthly roll-up, in the same transaction.
+    """
     now = utcnow()
+    version, key = current_key(session, user.channel, user.address, now)
     event = AnalyticsEvent(
-        user_key=user_key(get_settings().PSEUDONYM_KEY, user.channel, user.address),
-        key_version="static",
+        user_key=key,
+        key_version=version,
         channel=user.channel,
         language=user.language,
         country=user.country,
@@ -35,4 +39,26 @@ def record(
         occurred_at=now,
     )
     session.add(event)
+    if resource is not None:
+        _roll_up(session, event)
     return event
+
+
+def _roll_up(session: Session, event: AnalyticsEvent) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(AnalyticsMonthly).values(
+        month=event.month,
+        resource=event.resource,
+        user_key=event.user_key,
+        channel=event.channel,
+        language=event.language or "",
+        country=event.country or "",
+        interactions=1,
+    )
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["month", "resource", "user_key", "channel", "language", "country"],
+            set_={"interactions": AnalyticsMonthly.interactions + 1},
+        )
+    )

@@ -66,7 +66,8 @@ def append_transcript(
     """Add one line, encrypted. `original` keeps what the user typed when it was converted
     (Zawgyi), so staff can see both forms.
 
-    A user writing to a snoozed case wakes it up ("snoozed until the user's next message").
+    A user writing to a snoozed case wakes it up ("snoozed until the user's next message"), and
+    to a pending one (staff answered, waiting for the user) puts it back in front of staff.
     """
     message = CaseMessage(
         case_id=case.id,
@@ -76,7 +77,7 @@ def append_transcript(
     )
     session.add(message)
     if direction == "in":
-        if case.status == "snoozed":
+        if case.status in ("snoozed", "pending"):
             case.status, case.snoozed_until = "open", None
         case.waiting_since = case.waiting_since or utcnow()
     session.flush()

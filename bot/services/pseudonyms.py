@@ -1,10 +1,94 @@
-"""Pseudonymous user keys: HMAC-SHA256 over channel and platform id, never the id itself."""
+"""Pseudonymous user keys: HMAC-SHA256 over channel and platform id, never the id itself.
+
+The HMAC key has a version per reporting year, so a year's unique users stay countable (one
+person, one key, all year) while a closed year's secret can be destroyed: after that nobody,
+not even with the database and every environment secret, can link its keys to a person. The
+effective key mixes `PSEUDONYM_KEY` (environment) with the version's random secret (stored
+encrypted with `DATA_KEY`), so neither a database dump nor the environment alone suffices.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.clock import utcnow
+from bot.db.models import PseudonymKey
+from bot.services import crypto
+from bot.settings import get_settings
 
 
 def user_key(secret: str, channel: str, address: str) -> str:
     return hmac.new(secret.encode(), f"{channel}:{address}".encode(), hashlib.sha256).hexdigest()
+
+
+def reporting_year(day: date, start: str) -> int:
+    """The reporting year `day` falls in, named by the calendar year it starts in.
+
+    `start` is REPORTING_YEAR_START ("YYYY-MM"): every reporting year begins in its month.
+    """
+    first_month = int(start[5:7])
+    return day.year if day.month >= first_month else day.year - 1
+
+
+def year_closes(version: str, start: str) -> date:
+    """The first day after reporting year `version`."""
+    return date(int(version) + 1, int(start[5:7]), 1)
+
+
+def _mixed(master: str, version_secret: str) -> str:
+    return hmac.new(master.encode(), version_secret.encode(), hashlib.sha256).hexdigest()
+
+
+def _version_secret(session: Session, version: str) -> str | None:
+    """The version's secret, created on first use (two workers racing create it once)."""
+    row = session.get(PseudonymKey, version)
+    if row is None:
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(
+            insert(PseudonymKey)
+            .values(
+                version=version,
+                secret_enc=crypto.encrypt(secrets.token_hex(32)),
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["version"])
+        )
+        row = session.get_one(PseudonymKey, version)
+    return crypto.decrypt(row.secret_enc) if row.secret_enc is not None else None
+
+
+def current_key(session: Session, channel: str, address: str, at: datetime) -> tuple[str, str]:
+    """(version, key) for an interaction at `at`."""
+    settings = get_settings()
+    version = str(reporting_year(at.date(), settings.REPORTING_YEAR_START))
+    secret = _version_secret(session, version)
+    if secret is None:  # only a clock far in the past reaches a destroyed year
+        raise RuntimeError(f"pseudonym key {version} was destroyed")
+    return version, user_key(_mixed(settings.PSEUDONYM_KEY, secret), channel, address)
+
+
+def live_keys(session: Session, channel: str, address: str) -> list[str]:
+    """The person's key under every version whose secret still exists."""
+    master = get_settings().PSEUDONYM_KEY
+    stored = session.scalars(
+        select(PseudonymKey.secret_enc).where(PseudonymKey.secret_enc.is_not(None))
+    )
+    return [user_key(_mixed(master, crypto.decrypt(secret)), channel, address) for secret in stored]
+
+
+def destroy_closed_keys(session: Session, today: date, start: str, grace_days: int) -> list[str]:
+    """Destroy the secrets of reporting years closed more than `grace_days` ago."""
+    destroyed = []
+    for row in session.scalars(select(PseudonymKey).where(PseudonymKey.secret_enc.is_not(None))):
+        if year_closes(row.version, start) + timedelta(days=grace_days) <= today:
+            row.secret_enc, row.destroyed_at = None, utcnow()
+            destroyed.append(row.version)
+    return destroyed

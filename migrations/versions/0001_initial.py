@@ -67,6 +67,20 @@ def upgrade() -> None:
         batch_op.create_index("ix_analytics_user_key", ["user_key"], unique=False)
 
     op.create_table(
+        "analytics_monthly",
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("resource", sa.String(length=96), nullable=False),
+        sa.Column("user_key", sa.String(length=64), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("language", sa.String(length=8), nullable=False),
+        sa.Column("country", sa.String(length=2), nullable=False),
+        sa.Column("interactions", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("month", "resource", "user_key", "channel", "language", "country"),
+    )
+    with op.batch_alter_table("analytics_monthly", schema=None) as batch_op:
+        batch_op.create_index("ix_analytics_monthly_user_key", ["user_key"], unique=False)
+
+    op.create_table(
         "demographics",
         sa.Column("user_key", sa.String(length=64), nullable=False),
         sa.Column("key_version", sa.String(length=16), nullable=False),
@@ -91,6 +105,14 @@ def upgrade() -> None:
     with op.batch_alter_table("hotlines", schema=None) as batch_op:
         batch_op.create_index("ix_hotlines_country", ["country", "purpose"], unique=False)
 
+    op.create_table(
+        "indicator_months",
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("config", sa.String(length=16), nullable=False),
+        sa.Column("figures", sa.JSON(), nullable=False),
+        sa.Column("computed_at", bot.db.models.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("month", "config"),
+    )
     op.create_table(
         "inbound_events",
         sa.Column("id", ID, nullable=False),
@@ -297,11 +319,16 @@ def downgrade() -> None:
         batch_op.drop_index("ix_inbound_claim")
 
     op.drop_table("inbound_events")
+    op.drop_table("indicator_months")
     with op.batch_alter_table("hotlines", schema=None) as batch_op:
         batch_op.drop_index("ix_hotlines_country")
 
     op.drop_table("hotlines")
     op.drop_table("demographics")
+    with op.batch_alter_table("analytics_monthly", schema=None) as batch_op:
+        batch_op.drop_index("ix_analytics_monthly_user_key")
+
+    op.drop_table("analytics_monthly")
     with op.batch_alter_table("analytics_events", schema=None) as batch_op:
         batch_op.drop_index("ix_analytics_user_key")
         batch_op.drop_index("ix_analytics_month_resource")

@@ -17,3 +17,12 @@ def seeded_session(sqlite_url: str) -> Iterator[Session]:
         seed_if_empty(session)
         yield session
     database.dispose()
+
+
+@pytest.fixture
+def session(database_url: str) -> Iterator[Session]:
+    """A unit of work on an empty migrated database (SQLite and PostgreSQL)."""
+    database = Database(database_url)
+    with database.session() as session:
+        yield session
+    database.dispose()

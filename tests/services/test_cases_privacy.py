@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.clock import utcnow
 from bot.db.models import Case, CaseMessage, Conversation, Demographic, User
 from bot.services import cases, crypto, privacy
-from bot.services.pseudonyms import user_key
-from bot.settings import get_settings
+from bot.services.pseudonyms import current_key
 
 
 def _user(session: Session) -> User:
@@ -43,8 +43,8 @@ def test_transcript_is_encrypted_and_wakes_a_snoozed_case(seeded_session: Sessio
 def test_delete_user_data(seeded_session: Session) -> None:
     user = _user(seeded_session)
     seeded_session.add(Conversation(user_id=user.id, flow="agency", step="ask", slots={"q": 1}))
-    key = user_key(get_settings().PSEUDONYM_KEY, user.channel, user.address)
-    seeded_session.add(Demographic(user_key=key, key_version="static", sex="female"))
+    version, key = current_key(seeded_session, user.channel, user.address, utcnow())
+    seeded_session.add(Demographic(user_key=key, key_version=version, sex="female"))
     case = cases.open_case(seeded_session, user, priority="urgent", trigger="t", flow_path=[])
     cases.append_transcript(seeded_session, case, direction="in", text="secret")
     seeded_session.flush()

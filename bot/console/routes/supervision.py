@@ -1,0 +1,123 @@
+"""Supervisor pages (audit log, weekly report) and the admin's staff accounts page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from bot.clock import utcnow
+from bot.console import audit, queries
+from bot.console.accounts import AccountError, create_staff, update_staff
+from bot.console.auth import ADMIN, ROLES, SUPERVISOR, require_role
+from bot.console.web import render
+from bot.db.models import Staff
+from bot.db.session import Database
+from bot.understanding.base import LANGUAGES
+
+router = APIRouter()
+Supervisor = Annotated[Staff, Depends(require_role(*SUPERVISOR))]
+Admin = Annotated[Staff, Depends(require_role(*ADMIN))]
+REPORT_WEEKS = 12
+
+
+def _db(request: Request) -> Database:
+    return request.app.state.db
+
+
+@router.get("/audit")
+def audit_page(
+    request: Request,
+    staff: Supervisor,
+    email: str = "",
+    action: str = "",
+    case: str = "",
+) -> HTMLResponse:
+    where = audit.AuditFilter(
+        email=email.strip().lower() or None,
+        action=action if action in audit.ACTIONS else None,
+        case_id=int(case) if case.isdigit() else None,
+    )
+    with _db(request).session() as session:
+        rows = audit.entries(session, where)
+    return render(request, "audit.html", staff, rows=rows, where=where, actions=audit.ACTIONS)
+
+
+@router.get("/report")
+def report_page(request: Request, staff: Supervisor) -> HTMLResponse:
+    since = utcnow() - timedelta(weeks=REPORT_WEEKS)
+    with _db(request).session() as session:
+        rows = queries.weekly_report(queries.case_times(session, since))
+    return render(request, "report.html", staff, rows=rows, weeks=REPORT_WEEKS)
+
+
+@router.get("/staff")
+def staff_page(request: Request, staff: Admin) -> HTMLResponse:
+    return _staff_page(request, staff)
+
+
+def _staff_page(request: Request, staff: Staff, error: str | None = None) -> HTMLResponse:
+    with _db(request).session() as session:
+        team = session.scalars(select(Staff).order_by(Staff.email)).all()
+    return render(
+        request,
+        "staff.html",
+        staff,
+        status_code=400 if error else 200,
+        team=team,
+        roles=ROLES,
+        languages=LANGUAGES,
+        error=error,
+        now=utcnow(),
+    )
+
+
+@router.post("/staff")
+def staff_create(
+    request: Request,
+    staff: Admin,
+    email: Annotated[str, Form()],
+    role: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    languages: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    try:
+        with _db(request).session() as session:
+            create_staff(
+                session,
+                email=email,
+                role=role,
+                password=password,
+                languages=languages,
+                by=staff.id,
+            )
+    except AccountError as error:
+        return _staff_page(request, staff, str(error))
+    return RedirectResponse("/console/staff", status_code=303)
+
+
+@router.post("/staff/{staff_id}")
+def staff_update(
+    request: Request,
+    staff: Admin,
+    staff_id: int,
+    change: Annotated[str, Form()],
+) -> Response:
+    try:
+        with _db(request).session() as session:
+            target = session.get(Staff, staff_id)
+            if target is None:
+                raise AccountError("no such account")
+            update_staff(
+                session,
+                target,
+                by=staff.id,
+                active={"activate": True, "deactivate": False}.get(change),
+                unlock=change == "unlock",
+            )
+    except AccountError as error:
+        return _staff_page(request, staff, str(error))
+    return RedirectResponse("/console/staff", status_code=303)

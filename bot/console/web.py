@@ -1,0 +1,122 @@
+"""Rendering for the console: templates (autoescaped), navigation, headers, canned replies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from bot.console.auth import ADMIN, AGENT, SUPERVISOR, csrf_token
+from bot.db.models import Staff
+from bot.dialogue.i18n import LOCALES, read_locale
+from bot.settings import Settings
+from bot.understanding.base import LANGUAGES
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+
+# Sensitive pages: never cached, never framed, and no script but our own file (so even text
+# that escaped escaping could not run).
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@dataclass(frozen=True)
+class NavItem:
+    title: str
+    path: str
+    roles: tuple[str, ...]
+
+
+# One list for the whole console; a new page adds a line here.
+NAV = (
+    NavItem("Queue", "/console/", AGENT),
+    NavItem("Report", "/console/report", SUPERVISOR),
+    NavItem("Indicators", "/console/indicators", SUPERVISOR),
+    NavItem("Audit log", "/console/audit", SUPERVISOR),
+    NavItem("Staff", "/console/staff", ADMIN),
+)
+
+
+def render(
+    request: Request,
+    template: str,
+    staff: Staff | None,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A page (or fragment) with the layout's needs filled in: CSRF token, nav, poll interval."""
+    settings: Settings = request.app.state.settings
+    nav = [item for item in NAV if staff is not None and staff.role in item.roles]
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "staff": staff,
+            "csrf": csrf_token(request),
+            "nav": nav,
+            "poll_ms": int(settings.CONSOLE_POLL_SECONDS * 1000),
+            **context,
+        },
+        status_code=status_code,
+    )
+    response.headers.update(HEADERS)
+    return response
+
+
+def wait_text(waiting: timedelta | None) -> str:
+    """ "4 min", "2 h 05 min", "3 d 4 h": short enough for a queue column."""
+    if waiting is None:
+        return "–"
+    minutes = int(waiting.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+def when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "–"
+
+
+templates.env.filters["wait"] = wait_text
+templates.env.filters["when"] = when
+
+
+@dataclass(frozen=True)
+class Canned:
+    key: str
+    text: str  # in the case's language
+    english: str  # what it says, for staff who do not read that language
+
+
+@lru_cache
+def canned_replies(language: str | None) -> tuple[Canned, ...]:
+    """Suggested replies from `console.canned.*` in the locales, in the person's language."""
+    prefix = "console.canned."
+    english = read_locale(LOCALES / "en.yml")
+    lang = language if language in LANGUAGES else "en"
+    texts = read_locale(LOCALES / f"{lang}.yml")
+    return tuple(
+        Canned(key.removeprefix(prefix), texts.get(key, text), text)
+        for key, text in english.items()
+        if key.startswith(prefix)
+    )
