@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import sys
 
+import httpx
 import pytest
 
-from bot.logs import ScrubFilter, scrub
+from bot.logs import ScrubFilter, configure, scrub
 
 
 @pytest.mark.parametrize(
@@ -39,3 +40,24 @@ def test_filter_scrubs_arguments_and_tracebacks() -> None:
     assert ScrubFilter().filter(record)
     assert record.getMessage() == "user [email] said [id]"
     assert "០៩៨" not in (record.exc_text or "") and "[phone]" in (record.exc_text or "")
+
+
+def test_outbound_request_lines_with_tokens_are_not_logged() -> None:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    records: list[logging.LogRecord] = []
+    try:
+        configure("INFO")
+        collector = logging.Handler()
+        collector.emit = records.append  # type: ignore[method-assign]
+        root.addHandler(collector)
+        transport = httpx.MockTransport(lambda request: httpx.Response(200))
+        with httpx.Client(transport=transport) as client:
+            client.post("http://graph.test/me/messages", params={"access_token": "s3cret"})
+        logging.getLogger("bot.test").info("still logging")
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    messages = [record.getMessage() for record in records]
+    assert "still logging" in messages
+    assert not any("s3cret" in message for message in messages)

@@ -24,7 +24,8 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> Response:
     db: Database = request.app.state.db
     checks = {"database": await asyncio.to_thread(_database_ok, db)}
-    checks["nlu"] = await _nlu_ok(request.app.state.settings.RASA_URL)
+    settings = request.app.state.settings
+    checks["nlu"] = await _nlu_ok(settings.RASA_URL, settings.RASA_TOKEN)
     ready = all(checks.values())
     return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 
@@ -48,11 +49,14 @@ def _database_ok(db: Database) -> bool:
         return False
 
 
-async def _nlu_ok(url: str) -> bool:
+async def _nlu_ok(url: str, token: str) -> bool:
+    """The server answers with a loaded model (and accepts our token)."""
+    params = {"token": token} if token else {}
     try:
         async with httpx.AsyncClient(timeout=1.0) as client:
-            return (await client.get(f"{url.rstrip('/')}/status")).status_code < 500
-    except httpx.HTTPError:
+            answer = await client.get(f"{url.rstrip('/')}/status", params=params)
+            return answer.status_code == 200 and bool(answer.json().get("model_file"))
+    except (httpx.HTTPError, ValueError):
         return False
 
 
