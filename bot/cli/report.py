@@ -32,6 +32,7 @@ def indicators_command(
     try:
         if not indicators.months_between(first, last):
             raise ValueError(f"--from {first} is after --to {last}")
+        indicators.baseline_months(settings.INDICATOR_BASELINE, settings.REPORTING_YEAR_START)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     db = Database(settings.DATABASE_URL)

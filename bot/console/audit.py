@@ -55,7 +55,6 @@ class AuditFilter:
     email: str | None = None
     action: str | None = None
     case_id: int | None = None
-    since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -81,8 +80,6 @@ def entries(session: Session, where: AuditFilter, limit: int = 500) -> list[Audi
         query = query.where(AuditEntry.action == where.action)
     if where.case_id is not None:
         query = query.where(AuditEntry.case_id == where.case_id)
-    if where.since is not None:
-        query = query.where(AuditEntry.at >= where.since)
     return [
         AuditRow(entry.at, email, entry.action, entry.case_id, entry.detail)
         for entry, email in session.execute(query)

@@ -16,10 +16,11 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import HTTPException, Request
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from bot.clock import utcnow
 from bot.db.models import Staff
 from bot.db.session import Database
 
@@ -70,7 +71,14 @@ def authenticate(
     if staff.locked_until is not None and staff.locked_until > now:
         return None, "locked"
     if not _password_matches(staff.password_hash, password):
-        staff.failed_logins += 1
+        # Counted in the database, not on the loaded row: parallel attempts must all count.
+        staff.failed_logins = session.execute(
+            update(Staff)
+            .where(Staff.id == staff.id)
+            .values(failed_logins=Staff.failed_logins + 1)
+            .returning(Staff.failed_logins)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
         if staff.failed_logins >= policy.attempts:
             staff.locked_until = now + timedelta(minutes=policy.lock_minutes)
             staff.failed_logins = 0
@@ -128,7 +136,8 @@ def require_role(*roles: str) -> Callable[[Request], Awaitable[Staff]]:
         raise ValueError(f"unknown roles {sorted(unknown)}")
 
     async def dependency(request: Request) -> Staff:
-        staff_id = request.session.get("staff")
+        settings = request.app.state.settings
+        staff_id = _session_staff(request, settings.CONSOLE_SESSION_HOURS, utcnow())
         db: Database = request.app.state.db
         staff = await run_in_threadpool(_load, db, staff_id) if staff_id else None
         if staff is None:
@@ -141,6 +150,18 @@ def require_role(*roles: str) -> Callable[[Request], Awaitable[Staff]]:
         return staff
 
     return dependency
+
+
+def _session_staff(request: Request, hours: int, now: datetime) -> int | None:
+    """The logged-in staff id, while the login is younger than `hours`. The cookie is re-sent
+    (and its own age reset) on every response, so a polling page would otherwise never expire."""
+    try:
+        started = datetime.fromisoformat(request.session["at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if now >= started + timedelta(hours=hours):
+        return None
+    return request.session.get("staff")
 
 
 def _load(db: Database, staff_id: int) -> Staff | None:

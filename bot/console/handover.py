@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.channels.base import Channel
@@ -17,7 +18,7 @@ from bot.console.auth import SUPERVISOR
 from bot.db.models import Case, CaseMessage, CaseNote, Staff, User
 from bot.messages import Reply
 from bot.pipeline import outbox
-from bot.services.crypto import encrypt
+from bot.services.crypto import decrypt, encrypt
 
 OUTCOMES = (
     "information_given",
@@ -31,6 +32,7 @@ STATUSES = ("open", "pending", "snoozed", "resolved")
 RESPONSE_WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
 MAX_REPLY = 2000
+RESUBMIT_WINDOW = timedelta(seconds=30)  # the same reply again this soon is a double submit
 
 
 class Refused(Exception):
@@ -82,7 +84,14 @@ def view(session: Session, staff: Staff, case: Case) -> None:
 
 
 def claim(session: Session, staff: Staff, case: Case) -> None:
-    if case.assignee_id not in (None, staff.id) and staff.role not in SUPERVISOR:
+    # Checked by the UPDATE itself, so of two agents claiming at once only one gets the case.
+    take = update(Case).where(Case.id == case.id)
+    if staff.role not in SUPERVISOR:
+        take = take.where(or_(Case.assignee_id.is_(None), Case.assignee_id == staff.id))
+    taken = session.execute(
+        take.values(assignee_id=staff.id).execution_options(synchronize_session=False)
+    )
+    if not taken.rowcount:
         raise Refused("Another person already holds this case.")
     case.assignee_id = staff.id
     audit.record(session, "claim", staff_id=staff.id, case_id=case.id)
@@ -121,6 +130,8 @@ def reply(
         raise Refused(window.reason)
     if channel is None:
         raise Refused(f"The {case.channel} channel is switched off on this server.")
+    if _just_sent(session, staff, case, text, now):
+        raise Refused("This reply was already sent; it does not go out twice.")
     rows = outbox.enqueue(session, user, [Reply(text)], channel, tag=window.tag, case_id=case.id)
     line = CaseMessage(
         case_id=case.id,
@@ -140,6 +151,26 @@ def reply(
     )
     session.flush()
     return line
+
+
+def _just_sent(session: Session, staff: Staff, case: Case, text: str, now: datetime) -> bool:
+    """Whether this staff member's last reply on the case, moments ago, had the same text."""
+    last = session.scalars(
+        select(CaseMessage)
+        .where(
+            CaseMessage.case_id == case.id,
+            CaseMessage.direction == "staff",
+            CaseMessage.staff_id == staff.id,
+        )
+        .order_by(CaseMessage.id.desc())
+        .limit(1)
+    ).first()
+    return (
+        last is not None
+        and last.text_enc is not None
+        and now - last.created_at < RESUBMIT_WINDOW
+        and decrypt(last.text_enc) == text
+    )
 
 
 def note(session: Session, staff: Staff, case: Case, text: str) -> None:

@@ -19,6 +19,7 @@ from bot.console.auth import SUPERVISOR
 from bot.db.models import Case, Staff
 
 QUEUE_STATUSES = ("open", "pending")  # what the queue shows unless a status is chosen
+MAX_ID = 2**63 - 1  # ids beyond a 64-bit integer name nothing (and would crash the driver)
 
 
 @dataclass(frozen=True)

@@ -171,7 +171,11 @@ def _user_for(session: Session, event: Inbound) -> User:
     elif event.kind != "start":
         # Writing again (or resubscribing) is the only way back in after a stop or a block.
         user.opted_out = user.unreachable = False
-        user.last_inbound_at = utcnow()
+        # When the person wrote, not when a worker got to it: Messenger's 24-hour and 7-day
+        # reply windows count from the message, and a backlog must not stretch them.
+        sent_at = _received_at(event)
+        if user.last_inbound_at is None or sent_at > user.last_inbound_at:
+            user.last_inbound_at = sent_at
     session.flush()
     return user
 

@@ -67,7 +67,8 @@ def load_config(path: str | Path = "") -> Config:
 
 def parse_month(text: str) -> tuple[int, int]:
     year, _, month = text.partition("-")
-    if not (len(year) == 4 and year.isdigit() and month.isdigit() and 1 <= int(month) <= 12):
+    valid = len(year) == 4 and year.isdigit() and int(year) >= 1 and month.isdigit()
+    if not (valid and 1 <= int(month) <= 12):
         raise ValueError(f"not a month (YYYY-MM): {text!r}")
     return int(year), int(month)
 
@@ -87,9 +88,10 @@ def suppress(cells: dict[str, int], k: int) -> dict[str, Cell]:
     """Small-cell suppression for one breakdown of a published total.
 
     A cell of 1 to k-1 users shows as "<k". The hidden cells' sum is the total minus the
-    shown cells, so while it pins them down (one hidden cell, or all of them at k-1) the
-    smallest shown cell is hidden too: as "<k" when that is true of it (zeros included),
-    else as "≥k". A reader can only place a "<k" cell in 0..k-1.
+    shown cells, so while it pins them down (one hidden cell, all of them at k-1, or all at
+    their least) the smallest shown cell is hidden too: as "<k" when that is true of it (zeros
+    included), else as "≥k". A reader places a "<k" cell in 0..k-1 (in 1..k-1 beside a "≥k",
+    which only ever hides a cell once no zero is left to hide) and a "≥k" cell at k or more.
     """
     shown: dict[str, Cell] = {name: f"<{k}" if 0 < n < k else n for name, n in cells.items()}
     while _pinned([cells[name] for name, v in shown.items() if isinstance(v, str)], k):
@@ -102,9 +104,11 @@ def suppress(cells: dict[str, int], k: int) -> dict[str, Cell]:
 
 
 def _pinned(hidden: list[int], k: int) -> bool:
-    if not hidden or any(n >= k for n in hidden):  # a "≥k" cell has no upper bound
-        return False
-    return len(hidden) == 1 or sum(hidden) == len(hidden) * (k - 1)
+    if len(hidden) <= 1:
+        return bool(hidden)
+    if any(n >= k for n in hidden):  # no upper bound: pinned only with every cell at its least
+        return sum(hidden) == sum(k if n >= k else 1 for n in hidden)
+    return sum(hidden) == len(hidden) * (k - 1)
 
 
 def change_pct(value: float, baseline: float) -> float | None:
@@ -124,7 +128,10 @@ def programme_year(month: str, start: str) -> int:
 
 def baseline_months(setting: str, start: str) -> list[str]:
     first, _, last = (setting or start).partition("..")
-    return months_between(first, last or first)
+    months = months_between(first, last or first)
+    if not months:
+        raise ValueError(f"INDICATOR_BASELINE {setting} ends before it starts")
+    return months
 
 
 # ---- queries over the roll-up -------------------------------------------------------------
@@ -244,11 +251,25 @@ def _previous(month: str) -> str:
     return f"{year - 1:04d}-12" if number == 1 else f"{year:04d}-{number - 1:02d}"
 
 
-def _figures(session: Session, month: str, config: Config, start: str, current: str) -> Figures:
-    """A month's counts: read back if the month is closed and was counted before."""
+def _figures(
+    session: Session,
+    month: str,
+    config: Config,
+    start: str,
+    current: str,
+    memo: dict[str, Figures],
+) -> Figures:
+    """A month's counts: read back if the month is closed and was counted before.
+
+    `memo` holds the months this report has counted already, so an open month (the current
+    one, or one ahead of it) is counted once per report, not again for each later month.
+    """
+    if month in memo:
+        return memo[month]
     key = _config_key(config, start)
     closed = month < current
     if closed and (row := session.get(IndicatorMonth, (month, key))) is not None:
+        memo[month] = row.figures
         return row.figures
     counts = _Month(session, month, config)
     totals = counts.totals()
@@ -256,7 +277,9 @@ def _figures(session: Session, month: str, config: Config, start: str, current: 
     yearly = [n for n, t in config.targets.items() if t.per == "year" and n in config.families]
     year_start = f"{reporting_year_of(month, start):04d}-{start[5:7]}"
     before = (
-        None if month == year_start else _figures(session, _previous(month), config, start, current)
+        None
+        if month == year_start
+        else _figures(session, _previous(month), config, start, current, memo)
     )
     earlier = before["year_resources"] if before else []
     new = counts.newcomers(yearly, year_start, earlier) if yearly else {}
@@ -283,6 +306,7 @@ def _figures(session: Session, month: str, config: Config, start: str, current: 
             .values(month=month, config=key, figures=figures, computed_at=utcnow())
             .on_conflict_do_nothing(index_elements=["month", "config"])
         )
+    memo[month] = figures
     return figures
 
 
@@ -310,9 +334,10 @@ def report(
     current = ((now or utcnow()) - timedelta(hours=1)).strftime("%Y-%m")
     if session.get_bind().dialect.name == "postgresql":  # distinct counts sort in memory
         session.execute(text("SET LOCAL work_mem = '64MB'"))
-    figures = {m: _figures(session, m, config, start, current) for m in months}
+    memo: dict[str, Figures] = {}
+    figures = {m: _figures(session, m, config, start, current, memo) for m in months}
     base_months = baseline_months(settings.INDICATOR_BASELINE, start)
-    base = [_figures(session, m, config, start, current)["families"] for m in base_months]
+    base = [_figures(session, m, config, start, current, memo)["families"] for m in base_months]
     baseline = {
         name: round(sum(f[name]["unique_users"] for f in base) / len(base_months), 1)
         for name in config.families

@@ -35,7 +35,7 @@ _IN_FLIGHT = ("pending", "working")
 
 
 def delete_user_data(session: Session, user: User, reason: str) -> None:
-    """Erase the conversation, case texts, sent messages, demographics and the user's details.
+    """Erase the conversation, case texts and notes, sent messages, demographics, user details.
 
     The `users` row itself is reduced to the channel address and nothing else (language,
     country, platform language and timestamps are cleared): the confirmation of this very
@@ -47,6 +47,7 @@ def delete_user_data(session: Session, user: User, reason: str) -> None:
     case_ids = list(session.scalars(select(Case.id).where(Case.user_id == user.id)))
     if case_ids:
         session.execute(delete(CaseMessage).where(CaseMessage.case_id.in_(case_ids)))
+        session.execute(delete(CaseNote).where(CaseNote.case_id.in_(case_ids)))
         for case in session.scalars(select(Case).where(Case.id.in_(case_ids))):
             if case.status in ACTIVE_STATUSES:
                 case.status, case.outcome, case.resolved_at = (

@@ -166,3 +166,35 @@ def test_deactivated_staff_are_out_at_their_next_click(login: Callable[[str], Co
         agent_id = session.scalars(select(Staff.id).where(Staff.email == "agent@example.org")).one()
     assert admin.post(f"/console/staff/{agent_id}", {"change": "deactivate"}).status_code == 303
     assert agent.get("/console/").status_code == 303
+
+
+def test_failed_attempts_made_in_parallel_all_count(sqlite_url: str) -> None:
+    """Two attempts that read the account at the same time must both count towards the lock
+    (otherwise parallel guessing never reaches it)."""
+    database = Database(sqlite_url)
+    with database.session() as setup:
+        create_staff(setup, email="ana@example.org", role="agent", password=PASSWORD)
+    now = utcnow()
+    with database.sessions() as slow:
+        seen = slow.scalars(select(Staff)).one()  # this attempt read the account first...
+        slow.commit()
+        with database.session() as fast:  # ...another one failed meanwhile
+            authenticate(fast, "ana@example.org", "nope", now=now, policy=POLICY)
+        with slow.begin():
+            authenticate(slow, "ana@example.org", "nope", now=now, policy=POLICY)
+        assert seen.failed_logins == 2
+    with database.sessions() as check:
+        assert check.scalars(select(Staff.failed_logins)).one() == 2
+    database.dispose()
+
+
+def test_a_login_lasts_the_configured_hours_even_while_the_page_polls(
+    login: Callable[[str], Console], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent = login("agent@example.org")
+    assert agent.get("/console/queue/rows").status_code == 200
+    hours = agent.bot.settings.CONSOLE_SESSION_HOURS
+    later = utcnow() + timedelta(hours=hours, minutes=1)
+    monkeypatch.setattr("bot.console.auth.utcnow", lambda: later, raising=False)
+    response = agent.get("/console/queue/rows")
+    assert response.status_code == 303 and response.headers["location"] == "/console/login"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy import select
 
+from bot.console import handover
 from bot.db.models import AuditEntry, Case, CaseNote, Staff
 from bot.services import cases
 from tests.console.conftest import Console, urgent_case
@@ -145,3 +147,53 @@ def test_refusals_are_pages_a_person_can_read(login: Callable[[str], Console]) -
     page = agent.get("/console/audit")
     assert page.status_code == 403 and "your role does not allow this page" in page.text
     assert "Back to the queue" in agent.get("/console/cases/999").text
+
+
+def test_bad_input_is_a_clear_refusal_never_a_server_error(
+    login: Callable[[str], Console],
+) -> None:
+    agent, boss, admin = (
+        login("agent@example.org"),
+        login("super@example.org"),
+        login("admin@example.org"),
+    )
+    case_id = urgent_case(agent.bot, "P-bad-input")
+    huge = "9" * 20
+    assert agent.get(f"/console/cases/{huge}").status_code == 422
+    assert agent.get(f"/console/cases/{huge}/transcript").status_code == 422
+    assert boss.get("/console/audit?case=²").status_code == 200
+    assert boss.get(f"/console/audit?case={huge}").status_code == 200
+    assert admin.post(f"/console/staff/{huge}", {"change": "unlock"}).status_code in (400, 422)
+    assign = boss.post(f"/console/cases/{case_id}/assign", {"assignee": huge})
+    assert assign.status_code in (303, 422)
+    for path, data in (
+        ("status", {"status": "snoozed", "until": "tomorrow"}),
+        ("status", {"status": "closed"}),
+        ("resolve", {"outcome": "<b>made up</b>"}),
+    ):
+        assert agent.post(f"/console/cases/{case_id}/{path}", data).status_code == 303, data
+    with agent.bot.db.sessions() as session:
+        assert session.get_one(Case, case_id).status == "open"
+
+
+def test_a_claim_made_on_a_stale_page_cannot_take_a_held_case(
+    login: Callable[[str], Console],
+) -> None:
+    """Two agents claim at once: the second must be refused, not silently take the case."""
+    owner = login("other@example.org")
+    bot = owner.bot
+    case_id = urgent_case(bot, "P-race")
+    with bot.db.sessions() as late:
+        case = late.get_one(Case, case_id)  # read before the other claim landed
+        me = late.scalars(select(Staff).where(Staff.email == "agent@example.org")).one()
+        late.commit()
+        assert owner.post(f"/console/cases/{case_id}/claim", {}).status_code == 303
+        with pytest.raises(handover.Refused), late.begin():
+            handover.claim(late, me, case)
+    with bot.db.sessions() as session:
+        holder = session.get_one(Case, case_id).assignee_id
+        assert session.get_one(Staff, holder).email == "other@example.org"
+        claims = session.scalars(
+            select(AuditEntry).where(AuditEntry.case_id == case_id, AuditEntry.action == "claim")
+        ).all()
+        assert len(claims) == 1

@@ -167,3 +167,27 @@ def test_snoozed_until_the_next_message(login: Callable[[str], Console]) -> None
     assert f'data-case="{case_id}"' in agent.get("/console/queue/rows?status=snoozed").text
     _silent_turn(agent.bot, "P-snooze", "hello again")
     assert f'data-case="{case_id}"' in agent.get("/console/queue/rows").text
+
+
+def test_a_double_submitted_reply_goes_out_once(login: Callable[[str], Console]) -> None:
+    agent = login("agent@example.org")
+    bot = agent.bot
+    case_id = urgent_case(bot, "P-twice")
+    form = {
+        "text": "We are here.",
+        "csrf_token": csrf_of(agent.get(f"/console/cases/{case_id}").text),
+    }
+    url = f"{bot.url}/console/cases/{case_id}/reply"
+    first, second = agent.client.post(url, data=form), agent.client.post(url, data=form)
+    assert (first.status_code, second.status_code) == (303, 303)
+    assert "already sent" in agent.get(f"/console/cases/{case_id}").text
+    with bot.db.sessions() as session:
+        lines = session.scalars(
+            select(CaseMessage).where(
+                CaseMessage.case_id == case_id, CaseMessage.direction == "staff"
+            )
+        ).all()
+    assert len(lines) == 1
+    assert [r.id for r in _outbox_for_case(bot, case_id) if "We are here." in str(r.payload)] == [
+        lines[0].outbox_id
+    ]

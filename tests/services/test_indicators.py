@@ -25,6 +25,9 @@ from bot.settings import get_settings
         ({"a": 1, "b": 2, "c": 9}, {"a": "<5", "b": "<5", "c": 9}),
         ({"a": 4, "b": 4, "c": 9, "d": 20}, {"a": "<5", "b": "<5", "c": "≥5", "d": 20}),
         ({"only": 3}, {"only": "<5"}),
+        # A "≥5" marker bounds its cell from below, and a "<5" beside one is not a zero: with
+        # the total, a=1 and b=5 would follow, so the next cell goes too.
+        ({"a": 1, "b": 5, "c": 20}, {"a": "<5", "b": "≥5", "c": "≥5"}),
         ({"a": 0, "b": 0}, {"a": 0, "b": 0}),
     ],
 )
@@ -99,3 +102,34 @@ def test_closed_months_are_counted_once(session: Session, monkeypatch: pytest.Mo
     _served(session, monkeypatch, "B", 2)  # cannot happen once February has closed
     assert users(datetime(2026, 3, 2, tzinfo=UTC)) == 1, "the closed month is read back"
     assert users(datetime(2026, 2, 20, tzinfo=UTC)) == 2, "the open month is counted afresh"
+
+
+def test_open_months_are_counted_once_per_report(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _served(session, monkeypatch, "A", 3)
+    counted: list[str] = []
+    month_class = indicators._Month
+
+    def counting(session: Session, month: str, config: indicators.Config) -> object:
+        counted.append(month)
+        return month_class(session, month, config)
+
+    monkeypatch.setattr(indicators, "_Month", counting)
+    settings = get_settings().model_copy(update={"INDICATOR_BASELINE": "2026-03"})
+    doc = indicators.report(
+        session, "2026-01", "2026-06", settings, now=datetime(2026, 3, 20, tzinfo=UTC)
+    )
+    assert doc["progress"]["2026-06"]["find_help"]["achieved"] == 1
+    assert sorted(counted) == months_between("2026-01", "2026-06"), "each month counted once"
+
+
+def test_reversed_baseline_is_a_clear_error(session: Session) -> None:
+    settings = get_settings().model_copy(update={"INDICATOR_BASELINE": "2026-05..2026-01"})
+    with pytest.raises(ValueError, match="INDICATOR_BASELINE"):
+        indicators.report(session, "2026-01", "2026-02", settings)
+
+
+def test_year_zero_is_not_a_month() -> None:
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        months_between("0000-01", "0000-02")

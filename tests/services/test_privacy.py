@@ -183,3 +183,21 @@ def test_delete_and_quick_erase_through_the_webhook(bot: RunningBot, erase: str)
         assert len(stored) == 1 and not stored & linkable, "still counted, never linked"
         resources = set(session.scalars(select(AnalyticsEvent.resource)))
         assert {"tips:fees", "escalation:talk_to_person"} <= resources
+
+
+def test_delete_erases_the_staff_notes_on_the_persons_cases(session: Session) -> None:
+    staff = Staff(email="n@example.org", password_hash="x", role="agent")
+    session.add(staff)
+    person, other = _user(session, "P7"), _user(session, "P8")
+    mine = cases.open_case(session, person, priority="normal", trigger="t", flow_path=[])
+    theirs = cases.open_case(session, other, priority="normal", trigger="t", flow_path=[])
+    session.flush()
+    session.add_all(
+        [
+            CaseNote(case_id=mine.id, staff_id=staff.id, text_enc=b"her boss, Mr X"),
+            CaseNote(case_id=theirs.id, staff_id=staff.id, text_enc=b"kept"),
+        ]
+    )
+    session.flush()
+    privacy.delete_user_data(session, person, "user_request")
+    assert session.scalars(select(CaseNote.case_id)).all() == [theirs.id]

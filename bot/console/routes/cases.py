@@ -89,7 +89,7 @@ def queue_rows(request: Request, staff: Agent, where: Filters) -> HTMLResponse:
 
 
 async def allowed_case(
-    request: Request, staff: Agent, case_id: Annotated[int, Path(ge=1)]
+    request: Request, staff: Agent, case_id: Annotated[int, Path(ge=1, le=queries.MAX_ID)]
 ) -> tuple[Staff, int]:
     """The gate for every case URL: a missing case is 404, someone else's is 403 (audited)."""
     found = await run_in_threadpool(_check, _db(request), staff, case_id)
@@ -212,7 +212,10 @@ def _act(
     staff, case_id = access
     try:
         with _db(request).session() as session:
-            action(session, staff, session.get_one(Case, case_id), *args)
+            # Locked (PostgreSQL) so actions on one case run one at a time: a double submit
+            # then sees the first one's result.
+            case = session.get_one(Case, case_id, with_for_update=True)
+            action(session, staff, case, *args)
     except handover.Refused as refused:
         request.session["flash"] = str(refused)
     return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
@@ -225,7 +228,9 @@ def claim(request: Request, access: CaseAccess) -> Response:
 
 @router.post("/cases/{case_id}/assign")
 def assign(
-    request: Request, access: CaseAccess, assignee: Annotated[int | None, Form()] = None
+    request: Request,
+    access: CaseAccess,
+    assignee: Annotated[int | None, Form(ge=1, le=queries.MAX_ID)] = None,
 ) -> Response:
     def run(session: Session, staff: Staff, case: Case) -> None:
         target = session.get(Staff, assignee) if assignee else None

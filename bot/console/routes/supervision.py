@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
@@ -39,7 +39,7 @@ def audit_page(
     where = audit.AuditFilter(
         email=email.strip().lower() or None,
         action=action if action in audit.ACTIONS else None,
-        case_id=int(case) if case.isdigit() else None,
+        case_id=int(case) if case.isdecimal() and int(case) <= queries.MAX_ID else None,
     )
     with _db(request).session() as session:
         rows = audit.entries(session, where)
@@ -103,7 +103,7 @@ def staff_create(
 def staff_update(
     request: Request,
     staff: Admin,
-    staff_id: int,
+    staff_id: Annotated[int, Path(ge=1, le=queries.MAX_ID)],
     change: Annotated[str, Form()],
 ) -> Response:
     try:
