@@ -35,7 +35,7 @@ SEXES = ("female", "male", "other", "not_stated")
 DIMENSIONS = ("sex", "channel", "language", "country")
 UNKNOWN = "unknown"
 
-Cell = int | str  # a count, or a suppression marker ("<5", "≥5")
+Cell = int | str  # a count, or the suppression marker ("<5")
 
 
 @dataclass(frozen=True)
@@ -87,28 +87,27 @@ def months_between(first: str, last: str) -> list[str]:
 def suppress(cells: dict[str, int], k: int) -> dict[str, Cell]:
     """Small-cell suppression for one breakdown of a published total.
 
-    A cell of 1 to k-1 users shows as "<k". The hidden cells' sum is the total minus the
-    shown cells, so while it pins them down (one hidden cell, all of them at k-1, or all at
-    their least) the smallest shown cell is hidden too: as "<k" when that is true of it (zeros
-    included), else as "≥k". A reader places a "<k" cell in 0..k-1 (in 1..k-1 beside a "≥k",
-    which only ever hides a cell once no zero is left to hide) and a "≥k" cell at k or more.
+    A cell of 1 to k-1 users shows as "<k", the one marker the report uses for a hidden cell.
+    The hidden cells' sum is the total minus the shown cells, so while it pins them down for a
+    reader who takes each "<k" at its word (one hidden cell, all of them at 0, or all at k-1)
+    the smallest shown cell is hidden too, whatever its size: "<k" then reads "suppressed".
+    A second marker for hidden large cells ("≥k") would tell a reader which cells are small,
+    and with the total give them away in a two-cell row.
     """
-    shown: dict[str, Cell] = {name: f"<{k}" if 0 < n < k else n for name, n in cells.items()}
-    while _pinned([cells[name] for name, v in shown.items() if isinstance(v, str)], k):
-        visible = sorted((n, name) for name, n in cells.items() if not isinstance(shown[name], str))
+    marker = f"<{k}"
+    shown: dict[str, Cell] = {name: marker if 0 < n < k else n for name, n in cells.items()}
+    while _pinned([cells[name] for name, v in shown.items() if v == marker], k):
+        visible = sorted((n, name) for name, n in cells.items() if shown[name] != marker)
         if not visible:
             break
-        n, name = visible[0]
-        shown[name] = f"<{k}" if n < k else f"≥{k}"
+        shown[visible[0][1]] = marker
     return shown
 
 
 def _pinned(hidden: list[int], k: int) -> bool:
     if len(hidden) <= 1:
         return bool(hidden)
-    if any(n >= k for n in hidden):  # no upper bound: pinned only with every cell at its least
-        return sum(hidden) == sum(k if n >= k else 1 for n in hidden)
-    return sum(hidden) == len(hidden) * (k - 1)
+    return sum(hidden) in (0, len(hidden) * (k - 1))
 
 
 def change_pct(value: float, baseline: float) -> float | None:
@@ -423,8 +422,8 @@ def to_markdown(doc: dict[str, Any]) -> str:
     lines = [
         f"# O1.1.3 resource use, {doc['from']} to {doc['to']}",
         "",
-        f"Unique users (pseudonymous keys). Cells under {doc['k']} users show as <{doc['k']};"
-        f" a second cell is hidden where the first could be recovered. Baseline"
+        f"Unique users (pseudonymous keys). <{doc['k']} marks a hidden cell: under {doc['k']}"
+        f" users, or hidden with it so that it cannot be worked out from the total. Baseline"
         f" {doc['baseline']['months'][0]}..{doc['baseline']['months'][1]}.",
     ]
     for entry in doc["months"]:
