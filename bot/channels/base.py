@@ -32,14 +32,6 @@ class SendError(Exception):
         self.unreachable = unreachable
 
 
-@dataclass(frozen=True)
-class WebhookResult:
-    """What a webhook call yields: events to store, delivery updates, and an optional body."""
-
-    events: list[Inbound]
-    response: dict[str, Any] | None = None
-
-
 class Channel(Protocol):
     name: str
     text_limit: int
