@@ -112,9 +112,9 @@ class Canned:
 def canned_replies(language: str | None) -> tuple[Canned, ...]:
     """Suggested replies from `console.canned.*` in the locales, in the person's language."""
     prefix = "console.canned."
-    english = read_locale(LOCALES / "en.yml")
+    english = read_locale(LOCALES, "en")
     lang = language if language in LANGUAGES else "en"
-    texts = read_locale(LOCALES / f"{lang}.yml")
+    texts = read_locale(LOCALES, lang)
     return tuple(
         Canned(key.removeprefix(prefix), texts.get(key, text), text)
         for key, text in english.items()

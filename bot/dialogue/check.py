@@ -31,7 +31,7 @@ def check(flows_dir: Path = FLOWS, locales_dir: Path = LOCALES) -> list[str]:
     except FlowError as exc:
         return [str(exc)]
     locales = {
-        lang: read_locale(locales_dir / f"{lang}.yml")
+        lang: read_locale(locales_dir, lang)
         for lang in LANGUAGES
         if (locales_dir / f"{lang}.yml").exists()
     }

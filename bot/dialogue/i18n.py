@@ -1,4 +1,7 @@
-"""Localized text through python-i18n, over `locales/{en,my,km,bn}.yml`.
+"""Localized text through python-i18n, over `locales/{lang}.yml` and `locales/*/{lang}.yml`.
+
+Each area of the bot (corridors, distress, handover...) may keep its texts in a folder of its
+own, `locales/<area>/<lang>.yml`, with the same layout (root key = locale); keys merge.
 
 A missing key never leaves a user without an answer: it falls back to English and logs a
 warning (`safestep flows check` catches it before a deployment).
@@ -23,9 +26,21 @@ LOCALES = ROOT / "locales"
 FALLBACK = "en"
 
 
-def read_locale(path: Path) -> dict[str, str]:
-    """One locale file as flat dotted keys (python-i18n's own layout: root key = locale)."""
-    locale = path.stem
+def locale_files(directory: Path, language: str) -> list[Path]:
+    """The files that hold one language's texts: the main file, then each area's."""
+    main = directory / f"{language}.yml"
+    return ([main] if main.exists() else []) + sorted(directory.glob(f"*/{language}.yml"))
+
+
+def read_locale(directory: Path, language: str) -> dict[str, str]:
+    """One language's texts as flat dotted keys (python-i18n's own layout: root key = locale)."""
+    flat: dict[str, str] = {}
+    for path in locale_files(directory, language):
+        flat.update(_read_file(path, language))
+    return flat
+
+
+def _read_file(path: Path, locale: str) -> dict[str, str]:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     flat: dict[str, str] = {}
 
@@ -52,8 +67,8 @@ class Translator:
         i18n.set("load_path", [str(directory)])
         for language in languages:
             translations.container.pop(language, None)
-            if (directory / f"{language}.yml").exists():
-                resource_loader.load_translation_file(f"{language}.yml", str(directory), language)
+            for path in locale_files(directory, language):
+                resource_loader.load_translation_file(path.name, str(path.parent), language)
 
     def has(self, key: str, language: str) -> bool:
         return translations.has(key, language)
