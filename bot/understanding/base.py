@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from bot.vocabulary import Indicator, Risk
+
 INTENTS: tuple[str, ...] = (
     "greet",
     "goodbye",
@@ -61,6 +63,9 @@ class Parse:
     ranking: tuple[tuple[str, float], ...] = ()
     source: str = "keywords"
     was_zawgyi: bool = False
+    # Distress, by the ILO's indicators; `urgent` is true exactly when `risk` is urgent.
+    risk: Risk = Risk.NONE
+    indicators: tuple[Indicator, ...] = ()
 
     def entity(self, name: str) -> str | None:
         return next((e.value for e in self.entities if e.entity == name), None)
@@ -74,6 +79,8 @@ class Parse:
             "intent": self.intent,
             "confidence": round(self.confidence, 4),
             "urgent": self.urgent,
+            "risk": str(self.risk),
+            "indicators": [str(i) for i in self.indicators],
             "entities": [
                 {"entity": e.entity, "value": e.value, "start": e.start, "end": e.end}
                 for e in self.entities
