@@ -8,9 +8,10 @@ so `safestep flows check` can verify flows against it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -24,6 +25,8 @@ from bot.dialogue.flows import payload_of
 from bot.dialogue.i18n import FALLBACK, Translator
 from bot.messages import Button, Choice
 from bot.services import hotlines, privacy, registries
+from bot.services.handover import Team, expected_wait
+from bot.services.hours import DAYS
 from bot.services.pseudonyms import current_key, live_keys
 
 # Where a person writing this language most likely got their licence list from.
@@ -43,8 +46,13 @@ class ActionContext:
     user: User
     slots: dict[str, Any]
     language: str
-    today: date
+    now: datetime
     t: Translator
+    team: Team = field(default_factory=Team)
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
 
 
 @dataclass
@@ -246,6 +254,39 @@ def save_sex(ctx: ActionContext) -> Outcome:
     return Outcome("done")
 
 
+def team_status(ctx: ActionContext) -> Outcome:
+    """Whether the hotline team is at work now: the expected wait, or when they are back."""
+    t, lang = ctx.t, ctx.language
+    schedule = ctx.team.schedule(lang)
+    values = {"expect": "", "team_hours": "", "next_open": ""}
+
+    def day(number: int) -> str:
+        return t(f"handover.day.{DAYS[number]}", lang)
+
+    if schedule is not None:
+        values["team_hours"] = schedule.describe(ctx.now, day, t("handover.every_day", lang))
+        if not schedule.is_open(ctx.now):
+            back = schedule.next_opening(ctx.now)
+            offset = schedule.utc_offset(back)
+            values["next_open"] = f"{day(back.weekday())} {back:%H:%M} ({offset})"
+            return Outcome("closed", values)
+    expect = [_wait_text(t, lang, expected_wait(ctx.session, lang, ctx.now))]
+    if schedule is not None:
+        expect.append(t("handover.hours", lang, team_hours=values["team_hours"]))
+    values["expect"] = " ".join(expect)
+    return Outcome("open", values)
+
+
+def _wait_text(t: Translator, language: str, wait: timedelta | None) -> str:
+    """ "within about 15 minutes" (rounded up to 5) or "about 2 hours"; vague while unknown."""
+    if wait is None:
+        return t("handover.wait_unknown", language)
+    minutes = wait.total_seconds() / 60
+    if minutes <= 55:
+        return t("handover.wait_minutes", language, n=max(5, math.ceil(minutes / 5) * 5))
+    return t("handover.wait_hours", language, n=math.ceil(minutes / 60))
+
+
 _HOTLINE_KEYS = (
     "hotline.line", "hotline.verified", "hotline.unverified", "hotline.hours_unknown",
     *(f"purpose.{p}" for p in hotlines.PURPOSES),
@@ -267,4 +308,16 @@ ACTIONS: dict[str, Action] = {
     "quick_erase": Action(partial(delete_data, reason="quick_erase"), ("done",)),
     "demographics_due": Action(demographics_due, ("due", "not_due")),
     "save_sex": Action(save_sex, ("done",)),
+    "team_status": Action(
+        team_status,
+        ("open", "closed"),
+        keys=(
+            "handover.hours",
+            "handover.every_day",
+            "handover.wait_unknown",
+            "handover.wait_minutes",
+            "handover.wait_hours",
+            *(f"handover.day.{d}" for d in DAYS),
+        ),
+    ),
 }

@@ -37,6 +37,8 @@ ROLES = (
     "menu",
     "attachment",
     "case_waiting",
+    "case_menu",
+    "case_overdue",
     "urgent",
     "did_you_mean",
     "missed",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -20,8 +20,8 @@ WAIT_MIN_SAMPLES = 3
 class Team:
     """What the bot needs to know about the hotline team to tell a waiting person the truth."""
 
-    hours: dict[str, Schedule]
-    ack_interval: timedelta
+    hours: dict[str, Schedule] = field(default_factory=dict)
+    ack_interval: timedelta = timedelta(minutes=5)
 
     def schedule(self, language: str) -> Schedule | None:
         return self.hours.get(language) or self.hours.get(ANY_LANGUAGE)

@@ -14,6 +14,7 @@ last an IANA time zone. `*=` covers languages not listed. A language without hou
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Annotated
@@ -63,6 +64,20 @@ class Schedule:
             if (local.weekday() + offset) % 7 in w.days
         ]
         return min(s for s in starts if s > local)
+
+    def describe(self, at: datetime, day: Callable[[int], str], every_day: str) -> str:
+        """ "Mon–Fri 09:00–17:00, Sun 09:00–12:00 (UTC+7)" with the reader's day names."""
+        parts = []
+        for w in self.windows:
+            if len(w.days) == 7:
+                days = every_day
+            elif len(w.days) == 1:
+                days = day(w.days[0])
+            else:
+                days = f"{day(w.days[0])}–{day(w.days[-1])}"
+            end = "24:00" if w.end == time(0) else f"{w.end:%H:%M}"
+            parts.append(f"{days} {w.start:%H:%M}–{end}")
+        return f"{', '.join(parts)} ({self.utc_offset(at)})"
 
     def utc_offset(self, at: datetime) -> str:
         """ "UTC+7", "UTC+6:30": a zone name everyone can read, whatever their script."""

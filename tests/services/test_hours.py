@@ -65,3 +65,12 @@ def test_empty_means_always_staffed() -> None:
 def test_a_mistake_stops_the_start(bad: str) -> None:
     with pytest.raises(ValidationError, match="HOTLINE_HOURS"):
         _hours(bad)
+
+
+def test_described_with_the_readers_day_names() -> None:
+    names = ("M", "T", "W", "Th", "F", "Sa", "Su")
+    at = datetime(2026, 11, 29, tzinfo=UTC)
+    described = _hours()["my"].describe(at, names.__getitem__, "every day")
+    assert described == "M–Sa 08:00–20:00, Su 09:00–12:00 (UTC+6:30)"
+    daily = _hours("*=daily 00:00-24:00 UTC")["*"]
+    assert daily.describe(at, names.__getitem__, "every day") == "every day 00:00–24:00 (UTC+0)"
