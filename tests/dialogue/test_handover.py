@@ -111,3 +111,11 @@ def test_in_hours_the_answer_names_the_hours(office_hours: RunningBot, t: Transl
     hours = t("handover.hours", "en", team_hours="Mon–Fri 09:00–17:00 (UTC+7)")
     expect = f"{t('handover.wait_unknown', 'en')} {hours}"
     assert opened == [t("handover.opened", "en", expect=expect)]
+
+
+@pytest.mark.parametrize("lang", ["en", "my", "km", "bn"])
+def test_the_privacy_notice_is_at_most_300_characters(t: Translator, lang: str) -> None:
+    notice = t("privacy.notice", lang)
+    assert len(notice) <= 300, f"{lang}: {len(notice)} characters"
+    words = [t("words.delete", lang).split("|")[0], t("words.erase", lang).split("|")[0]]
+    assert all(f"“{word}”" in notice for word in words), "it still says how to erase"
