@@ -372,7 +372,6 @@ class Engine:
             trigger=escalation.trigger,
             flow_path=list(ctx.conversation.path),
         )
-        case.user_notified = True  # every escalating step tells the user a person will answer
         ctx.case = case
         if not escalation.keep_text:
             ctx.transcribed = True  # the person's message of this turn is not kept
