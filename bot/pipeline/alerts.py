@@ -1,9 +1,9 @@
 """Urgent cases nobody answered in time: supervisors are alerted, the person is told what to do.
 
 A periodic job beside the message loops. An urgent case still waiting for staff
-`CONSOLE_URGENT_WAIT_MINUTES` after the person last wrote gets one `alerts` row per wait (the
-console lists the unacknowledged ones for supervisors) and a warning in the log; the person
-gets the dialogue's `case_overdue` answer (sorry, the numbers to call meanwhile).
+`CONSOLE_URGENT_WAIT_MINUTES` after the person last wrote gets one alert per wait (listed and
+acknowledged in the console through `bot.services.alerts`) and a warning in the log; the
+person gets the dialogue's `case_overdue` answer (sorry, the numbers to call meanwhile).
 """
 
 from __future__ import annotations
@@ -19,15 +19,14 @@ from sqlalchemy.orm import Session
 from bot.channels.base import Channel
 from bot.clock import Clock, utcnow
 from bot.console.handover import reply_window
-from bot.db.models import Alert, Case, User
+from bot.db.models import Case, User
 from bot.db.session import Database
 from bot.dialogue.base import Dialogue, Turn
 from bot.pipeline import effects, outbox
+from bot.services.alerts import URGENT_UNANSWERED, raise_alert
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-
-URGENT_UNANSWERED = "urgent_unanswered"
 
 
 def _overdue(session: Session, now: datetime, wait: timedelta) -> list[int]:
@@ -67,9 +66,7 @@ def _alert(
     if not taken.rowcount:
         return False
     case = session.get_one(Case, case_id)
-    session.add(
-        Alert(kind=URGENT_UNANSWERED, case_id=case.id, language=case.language, created_at=now)
-    )
+    raise_alert(session, case, URGENT_UNANSWERED, now)
     waited = int((now - (case.waiting_since or now)).total_seconds() // 60)
     log.warning("urgent case %s unanswered for %s minutes: supervisors alerted", case.id, waited)
     user = session.get(User, case.user_id) if case.user_id else None

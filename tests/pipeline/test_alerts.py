@@ -9,9 +9,10 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from bot.db.models import Alert, Case, OutboxMessage
+from bot.db.models import Alert, Case, OutboxMessage, Staff
 from bot.dialogue.i18n import Translator
-from bot.pipeline.alerts import URGENT_UNANSWERED
+from bot.services import alerts
+from bot.services.alerts import URGENT_UNANSWERED
 from bot.services.seed import seed_if_empty
 from tests.fixtures.bot import BotFactory, RunningBot, reply_text
 from tests.fixtures.clock import ManualClock
@@ -66,7 +67,14 @@ def test_unanswered_urgent_case_alerts_supervisors_after_the_wait(
     clock.advance(minutes=1)
     alert = wait_until(lambda: _alerts(watched), timeout=10)[0]
     assert (alert.kind, alert.case_id, alert.language) == (URGENT_UNANSWERED, case_id, "en")
-    assert alert.acknowledged_at is None, "open until a supervisor acknowledges it"
+    with watched.db.session() as session:
+        supervisor = Staff(email="sup@example.org", password_hash="-", role="supervisor")
+        session.add(supervisor)
+        session.flush()
+        assert [a.id for a in alerts.unacknowledged(session)] == [alert.id]
+        assert alerts.acknowledge(session, alert.id, supervisor.id, clock())
+        assert not alerts.acknowledge(session, alert.id, supervisor.id, clock()), "once"
+        assert alerts.unacknowledged(session) == []
 
     sent = wait_until(lambda: _nudges(watched), timeout=10)
     bodies = {r.answer_id: r.body for r in watched.platforms.messenger("P-sos")}
