@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -251,3 +253,18 @@ def test_delete_during_a_case_hears_the_typed_yes(known: Chat, t: Translator) ->
     assert known.say("delete", "delete_my_data", 0.9)[-1].text == t("privacy.confirm", "en")
     assert known.say("yes", "affirm", 0.9)[-1].text == t("privacy.deleted", "en")
     assert _cases(known)[0].outcome == "deleted_by_user"
+
+
+def test_the_expected_wait_comes_from_recent_first_replies(known: Chat, t: Translator) -> None:
+    with known.db.session() as session:
+        for minutes in (8, 12, 40):  # median 12: said as "about 15 minutes"
+            opened = known.clock - timedelta(days=1)
+            session.add(
+                Case(
+                    channel="messenger", language="en", trigger="talk_to_human",
+                    status="resolved", opened_at=opened,
+                    first_response_at=opened + timedelta(minutes=minutes),
+                )
+            )  # fmt: skip
+    opened_text = known.say("person please", "talk_to_human", 0.9)[-1].text
+    assert opened_text == t("handover.opened", "en", expect=t("handover.wait_minutes", "en", n=15))
