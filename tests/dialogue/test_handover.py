@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import utcnow
-from bot.db.models import Case
+from bot.db.models import Case, User
 from bot.dialogue.i18n import Translator
 from bot.services.seed import seed_if_empty
 from tests.fixtures.bot import BotFactory, RunningBot, messenger_body, messenger_text, reply_text
@@ -83,6 +83,11 @@ def test_menu_during_a_case_shows_the_menu_and_keeps_the_place_in_the_queue(
     assert replies == [t("handover.still_waiting", "en"), t("menu.prompt", "en")]
     case = _case(seeded)
     assert (case.status, case.trigger) == ("open", "talk_to_human")
+
+    assert _say(seeded, "P-menu", "stop", t0 + timedelta(minutes=1)) == [], "stop still stops"
+    with seeded.db.sessions() as session:
+        assert session.scalars(select(User).where(User.address == "P-menu")).one().opted_out
+    assert _case(seeded).status == "open", "staff can still see the case"
 
 
 def test_out_of_hours_the_person_is_told_at_once_with_numbers(
