@@ -45,6 +45,7 @@ class ActionContext:
     language: str
     today: date
     t: Translator
+    text: str = ""  # this turn's normalized text, for actions that read it (never stored)
 
 
 @dataclass
@@ -164,9 +165,9 @@ def _hotline_lines(ctx: ActionContext, rows: list[Hotline]) -> Outcome:
     return Outcome("found", values, buttons=buttons)
 
 
-def _country_name(ctx: ActionContext) -> str:
+def _country_name(ctx: ActionContext, code: str | None = None) -> str:
     """The country in the user's language; a country the locales do not name shows its code."""
-    code = str(ctx.slots.get("country") or "")
+    code = code if code is not None else str(ctx.slots.get("country") or "")
     key = f"country.{code}"
     return ctx.t(key, ctx.language) if ctx.t.has(key, FALLBACK) else code or "—"
 
@@ -268,3 +269,9 @@ ACTIONS: dict[str, Action] = {
     "demographics_due": Action(demographics_due, ("due", "not_due")),
     "save_sex": Action(save_sex, ("done",)),
 }
+
+
+# Corridor cards, fee comparison and the job-offer check build on the types above.
+from bot.corridors.actions import CORRIDOR_ACTIONS  # noqa: E402
+
+ACTIONS.update(CORRIDOR_ACTIONS)
