@@ -92,10 +92,8 @@ def corridor_card(ctx: ActionContext) -> Outcome:
 def fee_check(ctx: ActionContext) -> Outcome:
     """Compare the amount typed with the official cost for the route, where one is published."""
     amount = first_amount(ctx.text) or _remembered(ctx)
-    if amount is None:
-        if _chosen(ctx) or _origin(ctx):
-            return corridor_card(ctx)
-        return Outcome("general", {"card_text": ""})
+    if amount is None:  # the route's card, or the general fees tip when the route is unknown
+        return corridor_card(ctx) if _chosen(ctx) else Outcome("general", {"card_text": ""})
     remember = {"amount": str(amount.value), "amount_currency": amount.currency or ""}
     destination = str(ctx.slots.get("country") or "")
     name = _chosen(ctx)
