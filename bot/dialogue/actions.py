@@ -49,6 +49,7 @@ class ActionContext:
     now: datetime
     t: Translator
     team: Team = field(default_factory=Team)
+    text: str = ""  # this turn's normalized text, for actions that read it (never stored)
 
     @property
     def today(self) -> date:
@@ -172,9 +173,9 @@ def _hotline_lines(ctx: ActionContext, rows: list[Hotline]) -> Outcome:
     return Outcome("found", values, buttons=buttons)
 
 
-def _country_name(ctx: ActionContext) -> str:
+def _country_name(ctx: ActionContext, code: str | None = None) -> str:
     """The country in the user's language; a country the locales do not name shows its code."""
-    code = str(ctx.slots.get("country") or "")
+    code = code if code is not None else str(ctx.slots.get("country") or "")
     key = f"country.{code}"
     return ctx.t(key, ctx.language) if ctx.t.has(key, FALLBACK) else code or "—"
 
@@ -321,3 +322,9 @@ ACTIONS: dict[str, Action] = {
         ),
     ),
 }
+
+
+# Corridor cards, fee comparison and the job-offer check build on the types above.
+from bot.corridors.actions import CORRIDOR_ACTIONS  # noqa: E402
+
+ACTIONS.update(CORRIDOR_ACTIONS)

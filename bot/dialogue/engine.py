@@ -290,6 +290,7 @@ class Engine:
                 now=ctx.turn.received_at,
                 t=self.t,
                 team=self.team,
+                text=ctx.turn.parse.normalized if ctx.turn.parse else "",
             )
         )
         if step.action in ("delete_data", "quick_erase"):
@@ -327,6 +328,9 @@ class Engine:
         value: str | None
         if ask.kind == "country":
             value = parse.entity("country") or self._country_in(parse.normalized)
+        elif ask.kind == "message":
+            # The next step's action reads this turn's text; the slot only says it came.
+            value = "yes" if parse.normalized.strip() else None
         else:
             value = parse.normalized.strip()[:200] or None
         if value:

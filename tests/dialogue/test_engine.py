@@ -126,7 +126,7 @@ def test_low_confidence_offers_did_you_mean_then_a_person(known: Chat, t: Transl
     ranking = (("info_fees", 0.4), ("check_recruiter", 0.3), ("out_of_scope", 0.2))
     first = known.say("money agent", "info_fees", 0.4, ranking=ranking)
     assert first[0].text == t("fallback.did_you_mean", "en")
-    assert payloads(first)[:2] == ["tips.fees", "agency.ask"]
+    assert payloads(first)[:2] == ["corridors.fees", "agency.ask"]
     assert [c.title for c in first[0].choices][:2] == [
         t("intent.info_fees", "en"),
         t("intent.check_recruiter", "en"),
