@@ -9,19 +9,49 @@ from sqlalchemy.orm import Session
 from bot.db.models import Hotline
 
 # Order matters: it is the order of the answer and of the (at most three) call buttons.
-PURPOSES = ("emergency", "anti_trafficking", "labour", "migrant_support")
+# `embassy` rows sit under the destination and name the origin they serve; `from_abroad`,
+# `child` and `advice_centre` rows sit under the origin country.
+PURPOSES = (
+    "emergency", "anti_trafficking", "labour", "migrant_support",
+    "embassy", "from_abroad", "child", "advice_centre",
+)  # fmt: skip
 URGENT_PURPOSES = ("emergency", "anti_trafficking")
+WORKER_PURPOSES = ("anti_trafficking", "labour")
+# Rows users never see: kept so staff and `registry coverage` know the gap is known.
+UNVERIFIED = "unverified"
 CALLING_CODES = {
     "BD": "880", "KH": "855", "MM": "95", "TH": "66", "MY": "60", "PH": "63",
     "SG": "65", "JP": "81", "KR": "82", "SA": "966", "AE": "971", "QA": "974", "KW": "965",
+    "OM": "968", "BH": "973", "JO": "962", "LB": "961", "BN": "673", "HK": "852", "TW": "886",
 }  # fmt: skip
 
 
-def find(session: Session, country: str, purposes: tuple[str, ...] = PURPOSES) -> list[Hotline]:
+def find(
+    session: Session,
+    country: str,
+    purposes: tuple[str, ...] = PURPOSES,
+    *,
+    origin: str | None = None,
+) -> list[Hotline]:
+    """Public rows for `country`; embassies only of `origin` when the origin is known."""
     rows = session.scalars(
-        select(Hotline).where(Hotline.country == country, Hotline.purpose.in_(purposes))
+        select(Hotline).where(
+            Hotline.country == country,
+            Hotline.purpose.in_(purposes),
+            Hotline.listing != UNVERIFIED,
+        )
     )
-    return sorted(rows, key=lambda h: (PURPOSES.index(h.purpose), h.id))
+    kept = [h for h in rows if h.purpose != "embassy" or origin in (None, h.serves)]
+    return sorted(kept, key=lambda h: (PURPOSES.index(h.purpose), h.id))
+
+
+def best_for(rows: list[Hotline], language: str) -> Hotline | None:
+    """The row a person reading `language` can best use: their language, then English."""
+    for wanted in (language, "en"):
+        spoken = [h for h in rows if wanted in h.languages]
+        if spoken:
+            return spoken[0]
+    return rows[0] if rows else None
 
 
 def countries(session: Session) -> set[str]:
