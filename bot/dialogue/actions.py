@@ -30,6 +30,9 @@ from bot.services.pseudonyms import current_key, live_keys
 LANGUAGE_ORIGIN = {"my": "MM", "km": "KH", "bn": "BD"}
 TITLE_LIMIT = 20
 MAX_CALL_BUTTONS = 3
+# Where in-person advice is listed, and how many places one answer names.
+ADVICE_ORIGINS = ("MM", "KH", "BD")
+MAX_PLACES = 3
 # Organization names are cut in urgent replies so every line fits one button template.
 ORGANIZATION_LIMIT = 60
 # Completed interactions before the optional (and only) demographic question.
@@ -259,6 +262,23 @@ def home_numbers(ctx: ActionContext) -> Outcome:
     return _urgent_outcome(ctx, rows)
 
 
+def advice_lookup(ctx: ActionContext) -> Outcome:
+    """In-person advice before leaving, nearest to the district or township the person named."""
+    origin = _origin(ctx)
+    origins = tuple(dict.fromkeys([*([origin] if origin else []), *ADVICE_ORIGINS]))
+    rows = hotlines.near(ctx.session, str(ctx.slots.get("place") or ""), origins)
+    if rows:
+        lines = [
+            ctx.t("advice.line", ctx.language, organization=row.organization,
+                  place=hotlines.areas(row)[0], source=row.source)
+            for row in rows[:MAX_PLACES]
+        ]  # fmt: skip
+        return Outcome("found", {"lines": "\n\n".join(lines), "origin": rows[0].country})
+    known = hotlines.find_in(ctx.session, origins[:1] or ADVICE_ORIGINS, (hotlines.IN_PERSON,))
+    places = ", ".join(dict.fromkeys(hotlines.areas(row)[0] for row in known)) or "—"
+    return Outcome("none", {"places": places, "origin": origin or "unknown"})
+
+
 def delete_data(ctx: ActionContext, *, reason: str) -> Outcome:
     privacy.delete_user_data(ctx.session, ctx.user, reason)
     return Outcome("done")
@@ -332,6 +352,7 @@ ACTIONS: dict[str, Action] = {
     "hotline_lookup": Action(hotline_lookup, ("found", "others", "none"), keys=_HOTLINE_KEYS),
     "urgent_numbers": Action(urgent_numbers, ("found", "none"), keys=_URGENT_KEYS),
     "home_numbers": Action(home_numbers, ("found", "none"), keys=_URGENT_KEYS),
+    "advice_lookup": Action(advice_lookup, ("found", "none"), keys=("advice.line",)),
     "delete_data": Action(partial(delete_data, reason="user_request"), ("done",)),
     "quick_erase": Action(partial(delete_data, reason="quick_erase"), ("done",)),
     "demographics_due": Action(demographics_due, ("due", "not_due")),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import regex
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +18,7 @@ PURPOSES = (
     "embassy", "from_abroad", "child", "advice_centre",
 )  # fmt: skip
 URGENT_PURPOSES = ("emergency", "anti_trafficking")
+IN_PERSON = "advice_centre"
 WORKER_PURPOSES = ("anti_trafficking", "labour")
 # Rows users never see: kept so staff and `registry coverage` know the gap is known.
 UNVERIFIED = "unverified"
@@ -52,6 +55,34 @@ def best_for(rows: list[Hotline], language: str) -> Hotline | None:
         if spoken:
             return spoken[0]
     return rows[0] if rows else None
+
+
+def near(session: Session, text: str, origins: tuple[str, ...]) -> list[Hotline]:
+    """Advice centres whose district, township or province the person named in `text`.
+
+    `area` holds the place's names in several scripts ("Dawei|ထားဝယ်"); a name counts when it
+    appears in the message, so "im from dawei township" finds Dawei.
+    """
+    folded = _fold(text)
+    if not folded:
+        return []
+    rows = find_in(session, origins, (IN_PERSON,))
+    return [h for h in rows if any(len(n) > 2 and n in folded for n in map(_fold, areas(h)))]
+
+
+def find_in(
+    session: Session, countries: tuple[str, ...], purposes: tuple[str, ...]
+) -> list[Hotline]:
+    """Public rows of several countries, in the order the countries are given."""
+    return [h for country in countries for h in find(session, country, purposes)]
+
+
+def areas(row: Hotline) -> list[str]:
+    return [name.strip() for name in (row.area or "").split("|") if name.strip()]
+
+
+def _fold(text: str) -> str:
+    return regex.sub(r"[\p{P}\s]+", " ", unicodedata.normalize("NFC", text)).casefold().strip()
 
 
 def countries(session: Session) -> set[str]:

@@ -18,7 +18,7 @@ from sqlalchemy import delete, or_
 from sqlalchemy.orm import Session
 
 from bot.db.models import Agency, Hotline
-from bot.services.hotlines import PURPOSES, UNVERIFIED
+from bot.services.hotlines import IN_PERSON, PURPOSES, UNVERIFIED
 from bot.services.registries import STATUSES, licence_key
 
 AGENCY_COLUMNS = (
@@ -112,8 +112,9 @@ def parse_hotlines(text: str) -> list[dict[str, Any]]:
     """Rows ready for `Hotline(**row)`.
 
     Optional directory columns: `confidence`, `serves` (the origin an embassy serves),
-    `area` (district or province), `source_url`, `retrieved` and `listing` (`unverified`
-    rows may lack a number and are never shown to users).
+    `area` (district or province, names joined by `|`), `source_url`, `retrieved` and
+    `listing` (`unverified` rows may lack a number and are never shown to users). An
+    advice centre is a place to go: it needs an `area`, not a number.
     """
 
     def row(line: int, cells: dict[str, str], errors: list[RowError]) -> dict[str, Any] | None:
@@ -125,8 +126,11 @@ def parse_hotlines(text: str) -> list[dict[str, Any]]:
         listing = cells.get("listing", "").lower() or "public"
         if listing not in LISTINGS:
             errors.append(RowError(line, "listing", f"expected one of {', '.join(LISTINGS)}"))
-        if listing != UNVERIFIED and not regex.search(r"\d{3}", cells["number"]):
+        in_person = cells["purpose"] == IN_PERSON
+        if listing != UNVERIFIED and not in_person and not regex.search(r"\d{3}", cells["number"]):
             errors.append(RowError(line, "number", "no phone number found"))
+        if in_person and not cells.get("area"):
+            errors.append(RowError(line, "area", "an advice centre names its district or town"))
         for column in ("organization", "source"):
             if not cells[column]:
                 errors.append(RowError(line, column, "empty"))

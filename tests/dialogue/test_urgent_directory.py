@@ -72,3 +72,33 @@ def test_unknown_country_and_origin_still_gets_a_person(chat: Chat, t: Translato
     chat.say("help", "urgent_help", lang="en", urgent=True)
     replies = chat.tap("urgent.no_numbers")
     assert [r.text for r in replies] == [t("urgent.no_numbers", "en"), t("urgent.promise", "en")]
+
+
+@pytest.mark.parametrize(
+    ("lang", "place", "expected"),
+    [
+        ("my", "ထားဝယ်ကပါ", "Dawei"),
+        ("en", "im from dawei township", "Dawei"),
+        ("km", "ខ្ញុំនៅខេត្តបន្ទាយមានជ័យ", "Sisophon"),
+        ("km", "siem reap", "Siem Reap"),
+        ("my", "မန္တလေး", "Mandalay"),
+    ],
+)
+def test_nearest_advice_centre_by_district(
+    chat: Chat, t: Translator, lang: str, place: str, expected: str
+) -> None:
+    chat.tap(f"start.privacy|lang={lang}")
+    assert chat.tap("advice.start")[-1].text == t("advice.ask", lang)
+    found = chat.say(place, "out_of_scope", lang=lang)
+    assert expected in found[0].text
+    assert found[0].text.startswith(t("advice.found", lang, lines="").split("\n")[0])
+
+
+def test_unknown_district_lists_the_places_known_and_offers_a_person(
+    chat: Chat, t: Translator
+) -> None:
+    chat.tap("start.privacy|lang=km")
+    chat.tap("advice.start")
+    none = chat.say("kampot", "out_of_scope", lang="km")
+    assert "Siem Reap" in none[0].text and "Pursat" in none[0].text
+    assert "human.start" in [c.payload for c in none[0].choices]
