@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.db.models import Hotline
-from bot.services.hotlines import UNVERIFIED
+from bot.services.hotlines import UNVERIFIED, areas
 
 DESTINATIONS = (
     "TH", "MY", "SG", "BN", "SA", "AE", "QA", "KW", "OM", "BH", "JO", "LB", "JP", "KR", "HK", "TW",
@@ -60,10 +60,12 @@ def _marks(rows: list[Hotline], today: date, stale_months: int) -> tuple[str, ..
 
 
 def _cell(country: str, purpose: str, rows: list[Hotline], today: date, months: int) -> Cell:
-    public = [h for h in rows if h.listing != UNVERIFIED and h.number]
+    """An in-person advice centre shows its place where a line shows its number."""
+    public = [h for h in rows if h.listing != UNVERIFIED]
+    reach = [h.number or next(iter(areas(h)), "") for h in public]
     spoken = sorted({code for h in public for code in h.languages})
     return Cell(
-        country, purpose, tuple(h.number for h in public), tuple(spoken),
+        country, purpose, tuple(r for r in reach if r), tuple(spoken),
         _marks(rows, today, months),
     )  # fmt: skip
 

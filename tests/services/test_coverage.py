@@ -132,3 +132,10 @@ def test_cli_coverage_fails_when_a_destination_has_nothing(
 class _Settings:
     def __init__(self, url: str) -> None:
         self.DATABASE_URL = url
+
+
+def test_advice_centres_show_their_place(session: Session) -> None:
+    cells = {(c.country, c.purpose): c for c in _shipped(session)}
+    assert "Siem Reap" in cells[("KH", "advice_centre")].numbers
+    assert "Dawei" in cells[("MM", "advice_centre")].numbers
+    assert cells[("BD", "advice_centre")].marks == ("GAP",)
