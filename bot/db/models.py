@@ -291,6 +291,13 @@ class Hotline(Base):
     source: Mapped[str] = mapped_column(String(512))
     verified: Mapped[date | None] = mapped_column(Date)
     confidence: Mapped[str | None] = mapped_column(String(8))
+    # The corridor directory: whose embassy, which district, where and when it was found, and
+    # whether users may see it ("unverified" rows are for staff and coverage only).
+    serves: Mapped[str | None] = mapped_column(String(2))
+    area: Mapped[str | None] = mapped_column(String(128))
+    source_url: Mapped[str | None] = mapped_column(String(512))
+    retrieved: Mapped[date | None] = mapped_column(Date)
+    listing: Mapped[str] = mapped_column(String(16), default="public", server_default="public")
 
 
 class PseudonymKey(Base):

@@ -33,11 +33,16 @@ from bot.services.pseudonyms import current_key, live_keys
 LANGUAGE_ORIGIN = {"my": "MM", "km": "KH", "bn": "BD"}
 TITLE_LIMIT = 20
 MAX_CALL_BUTTONS = 3
+# Where in-person advice is listed, and how many places one answer names.
+ADVICE_ORIGINS = ("MM", "KH", "BD")
+MAX_PLACES = 3
+# Organization names are cut in urgent replies so every line fits one button template.
+ORGANIZATION_LIMIT = 60
 # Completed interactions before the optional (and only) demographic question.
 DEMOGRAPHICS_AFTER = 3
 SEXES = ("female", "male", "other", "not_stated")
 # Languages a hotline may answer in that the locales can name.
-SPOKEN = ("th", "en", "my", "km", "bn", "ms", "tl")
+SPOKEN = ("th", "en", "my", "km", "bn", "ms", "tl", "ar", "zh", "ja", "ko", "id", "vi")
 
 
 @dataclass
@@ -184,10 +189,11 @@ def hotline_lookup(ctx: ActionContext) -> Outcome:
     country = str(ctx.slots.get("country") or "")
     purpose = str(ctx.slots.get("purpose") or "all")
     wanted = hotlines.PURPOSES if purpose not in hotlines.PURPOSES else (purpose,)
-    rows = hotlines.find(ctx.session, country, wanted)
+    origin = _origin(ctx)
+    rows = hotlines.find(ctx.session, country, wanted, origin=origin)
     if rows:
         return _hotline_lines(ctx, rows)
-    rows = hotlines.find(ctx.session, country)
+    rows = hotlines.find(ctx.session, country, origin=origin)
     if rows:
         outcome = _hotline_lines(ctx, rows)
         outcome.name = "others"
@@ -195,14 +201,91 @@ def hotline_lookup(ctx: ActionContext) -> Outcome:
     return Outcome("none", {"country_name": _country_name(ctx)})
 
 
+def _origin(ctx: ActionContext) -> str | None:
+    """Where the person comes from: as they said it, else guessed from the language they read."""
+    stated = str(ctx.slots.get("origin") or "")
+    return stated if len(stated) == 2 else LANGUAGE_ORIGIN.get(ctx.language)
+
+
+def _urgent_rows(ctx: ActionContext, country: str) -> list[Hotline]:
+    """Who to call, in order: the police, the worker line they can speak to, their embassy,
+    their home country's line from abroad. Each at most once; none that users may not see."""
+    session, origin = ctx.session, _origin(ctx)
+    picked = hotlines.find(session, country, ("emergency",))[:1]
+    worker = hotlines.find(session, country, (*hotlines.WORKER_PURPOSES, "migrant_support"))
+    best = hotlines.best_for(worker, ctx.language)
+    picked += [best] if best else []
+    if origin and origin != country:
+        picked += hotlines.find(session, country, ("embassy",), origin=origin)[:1]
+        picked += hotlines.find(session, origin, ("from_abroad",))[:1]
+    # At home, or origin unknown: the other urgent lines fill the call buttons.
+    others = [
+        h for h in hotlines.find(session, country, hotlines.URGENT_PURPOSES) if h not in picked
+    ]
+    return picked + others[: max(0, MAX_CALL_BUTTONS - len(picked))]
+
+
+def _urgent_outcome(ctx: ActionContext, rows: list[Hotline]) -> Outcome:
+    """Short lines that fit one Messenger button template (≤ 640 characters, 3 buttons)."""
+    t, lang = ctx.t, ctx.language
+    lines = [
+        t(
+            "directory.urgent_line",
+            lang,
+            number=row.number,
+            label=t(f"directory.label.{row.purpose}", lang),
+            organization=truncate(row.organization, ORGANIZATION_LIMIT),
+        )
+        for row in rows
+    ]
+    if any(row.verified is None for row in rows):
+        lines.append(t("directory.unconfirmed", lang))
+    buttons = [
+        Button(
+            truncate(f"📞 {row.number}", TITLE_LIMIT),
+            "call",
+            hotlines.dial_value(row.number, row.country),
+        )
+        for row in rows[:MAX_CALL_BUTTONS]
+    ]
+    values = {"lines": "\n".join(lines), "country_name": _country_name(ctx)}
+    return Outcome("found", values, buttons=buttons)
+
+
 def urgent_numbers(ctx: ActionContext) -> Outcome:
-    """Emergency and anti-trafficking numbers first; any number for the country otherwise."""
+    """Never "no number" for a known country: police, worker line, embassy, home line."""
     country = str(ctx.slots.get("country") or "")
-    rows = hotlines.find(ctx.session, country, hotlines.URGENT_PURPOSES)
-    rows = rows or hotlines.find(ctx.session, country)
+    rows = _urgent_rows(ctx, country) if country else []
+    rows = rows or hotlines.find(ctx.session, country)[:MAX_CALL_BUTTONS]
+    if not rows:
+        return home_numbers(ctx)
+    return _urgent_outcome(ctx, rows)
+
+
+def home_numbers(ctx: ActionContext) -> Outcome:
+    """Country unknown: the home country's line that answers calls from abroad."""
+    origin = _origin(ctx)
+    rows = hotlines.find(ctx.session, origin, ("from_abroad",))[:1] if origin else []
     if not rows:
         return Outcome("none", {"country_name": _country_name(ctx)})
-    return _hotline_lines(ctx, rows)
+    return _urgent_outcome(ctx, rows)
+
+
+def advice_lookup(ctx: ActionContext) -> Outcome:
+    """In-person advice before leaving, nearest to the district or township the person named."""
+    origin = _origin(ctx)
+    origins = tuple(dict.fromkeys([*([origin] if origin else []), *ADVICE_ORIGINS]))
+    rows = hotlines.near(ctx.session, str(ctx.slots.get("place") or ""), origins)
+    if rows:
+        lines = [
+            ctx.t("advice.line", ctx.language, organization=row.organization,
+                  place=hotlines.areas(row)[0], source=row.source)
+            for row in rows[:MAX_PLACES]
+        ]  # fmt: skip
+        return Outcome("found", {"lines": "\n\n".join(lines), "origin": rows[0].country})
+    known = hotlines.find_in(ctx.session, origins[:1] or ADVICE_ORIGINS, (hotlines.IN_PERSON,))
+    places = ", ".join(dict.fromkeys(hotlines.areas(row)[0] for row in known)) or "—"
+    return Outcome("none", {"places": places, "origin": origin or "unknown"})
 
 
 def delete_data(ctx: ActionContext, *, reason: str) -> Outcome:
@@ -294,6 +377,11 @@ _HOTLINE_KEYS = (
     *(f"spoken.{code}" for code in SPOKEN),
 )  # fmt: skip
 
+_URGENT_KEYS = (
+    "directory.urgent_line", "directory.unconfirmed",
+    *(f"directory.label.{p}" for p in hotlines.PURPOSES),
+)  # fmt: skip
+
 ACTIONS: dict[str, Action] = {
     "agency_lookup": Action(
         agency_lookup,
@@ -304,7 +392,9 @@ ACTIONS: dict[str, Action] = {
         agency_pick, ("active", "suspended", "cancelled", "expired", "did_you_mean", "not_found")
     ),
     "hotline_lookup": Action(hotline_lookup, ("found", "others", "none"), keys=_HOTLINE_KEYS),
-    "urgent_numbers": Action(urgent_numbers, ("found", "none"), keys=_HOTLINE_KEYS),
+    "urgent_numbers": Action(urgent_numbers, ("found", "none"), keys=_URGENT_KEYS),
+    "home_numbers": Action(home_numbers, ("found", "none"), keys=_URGENT_KEYS),
+    "advice_lookup": Action(advice_lookup, ("found", "none"), keys=("advice.line",)),
     "delete_data": Action(partial(delete_data, reason="user_request"), ("done",)),
     "quick_erase": Action(partial(delete_data, reason="quick_erase"), ("done",)),
     "demographics_due": Action(demographics_due, ("due", "not_due")),
