@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.clock import utcnow
 from bot.console import audit, handover, queries
-from bot.console.auth import AGENT, require_role
+from bot.console.auth import AGENT, put_flash, require_role, take_flash
 from bot.console.web import canned_replies, render
 from bot.db.models import Case, CaseMessage, CaseNote, OutboxMessage, Staff, User
 from bot.db.session import Database
@@ -170,7 +170,7 @@ def case_page(request: Request, access: CaseAccess) -> HTMLResponse:
     staff, case_id = access
     with _db(request).session() as session:
         case = session.get_one(Case, case_id)
-        handover.view(session, staff, case)
+        flash = take_flash(session, request)
         user = session.get(User, case.user_id) if case.user_id else None
         assignee = session.get(Staff, case.assignee_id) if case.assignee_id else None
         team = session.scalars(select(Staff).where(Staff.active).order_by(Staff.email)).all()
@@ -191,7 +191,7 @@ def case_page(request: Request, access: CaseAccess) -> HTMLResponse:
         canned=canned_replies(case.language),
         outcomes=handover.OUTCOMES,
         statuses=[s for s in handover.STATUSES if s != "resolved"],
-        flash=request.session.pop("flash", None),
+        flash=flash,
         **context,
     )
 
@@ -217,7 +217,8 @@ def _act(
             case = session.get_one(Case, case_id, with_for_update=True)
             action(session, staff, case, *args)
     except handover.Refused as refused:
-        request.session["flash"] = str(refused)
+        with _db(request).session() as session:
+            put_flash(session, request, str(refused))
     return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
 
 

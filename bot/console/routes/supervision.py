@@ -105,6 +105,7 @@ def staff_update(
     staff: Admin,
     staff_id: Annotated[int, Path(ge=1, le=queries.MAX_ID)],
     change: Annotated[str, Form()],
+    password: Annotated[str, Form()] = "",
 ) -> Response:
     try:
         with _db(request).session() as session:
@@ -116,7 +117,8 @@ def staff_update(
                 target,
                 by=staff.id,
                 active={"activate": True, "deactivate": False}.get(change),
-                unlock=change == "unlock",
+                password=password if change == "reset_password" else None,
+                reset_totp=change == "reset_totp",
             )
     except AccountError as error:
         return _staff_page(request, staff, str(error))
