@@ -10,6 +10,7 @@ import httpx
 import pyotp
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from bot.console.accounts import create_staff
 from bot.db.models import Case, Staff, User
@@ -88,9 +89,15 @@ def _accounts(bot: RunningBot) -> None:
             ("super@example.org", "supervisor"),
             ("admin@example.org", "admin"),
         ):
-            staff = create_staff(session, email=email, role=role, password=PASSWORD)
-            if role != "agent":
-                staff.totp_secret_enc = encrypt(TOTP_SECRET)
+            make_staff(session, email, role)
+
+
+def make_staff(session: Session, email: str, role: str) -> Staff:
+    """An account with the fixture password; above agent, with the fixture's TOTP app."""
+    staff = create_staff(session, email=email, role=role, password=PASSWORD)
+    if role != "agent":
+        staff.totp_secret_enc = encrypt(TOTP_SECRET)
+    return staff
 
 
 @pytest.fixture
