@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,7 @@ from fastapi.templating import Jinja2Templates
 from bot.console import audit
 from bot.console.auth import ADMIN, AGENT, LOGIN_COOKIE, SUPERVISOR, csrf_token, set_cookie
 from bot.db.models import Staff
-from bot.dialogue.i18n import LOCALES, read_locale
 from bot.settings import Settings
-from bot.understanding.base import LANGUAGES
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -50,6 +47,7 @@ NAV = (
     NavItem("Indicators", "/console/indicators", SUPERVISOR),
     NavItem("Audit log", "/console/audit", SUPERVISOR),
     NavItem("Staff", "/console/staff", ADMIN),
+    NavItem("Canned replies", "/console/canned", ADMIN),
     NavItem("Account", "/console/account", AGENT),
 )
 
@@ -116,24 +114,3 @@ def when(moment: datetime | None) -> str:
 
 templates.env.filters["wait"] = wait_text
 templates.env.filters["when"] = when
-
-
-@dataclass(frozen=True)
-class Canned:
-    key: str
-    text: str  # in the case's language
-    english: str  # what it says, for staff who do not read that language
-
-
-@lru_cache
-def canned_replies(language: str | None) -> tuple[Canned, ...]:
-    """Suggested replies from `console.canned.*` in the locales, in the person's language."""
-    prefix = "console.canned."
-    english = read_locale(LOCALES, "en")
-    lang = language if language in LANGUAGES else "en"
-    texts = read_locale(LOCALES, lang)
-    return tuple(
-        Canned(key.removeprefix(prefix), texts.get(key, text), text)
-        for key, text in english.items()
-        if key.startswith(prefix)
-    )
