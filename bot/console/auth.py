@@ -234,8 +234,9 @@ def revoke(session: Session, staff_id: int) -> None:
     session.execute(delete(ConsoleSession).where(ConsoleSession.staff_id == staff_id))
 
 
-def end_session(session: Session, row: ConsoleSession) -> None:
-    session.execute(delete(ConsoleSession).where(ConsoleSession.id == row.id))
+def end_session(session: Session, token: str) -> None:
+    """End the session this cookie token names (logout; a new login in the same browser)."""
+    session.execute(delete(ConsoleSession).where(ConsoleSession.id == _digest(token)))
 
 
 def put_flash(session: Session, request: Request, message: str) -> None:
@@ -335,10 +336,12 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-async def check_csrf(request: Request) -> None:
+async def check_csrf(request: Request, *, login_form: bool = False) -> None:
+    """The form's token must be the session's (the login form's: the login cookie's, even
+    while another login is still open in this browser)."""
     form = await request.form()
     sent = form.get(CSRF_FIELD)
-    login = await current_login(request)
+    login = None if login_form else await current_login(request)
     expected = login.row.csrf if login is not None else request.cookies.get(LOGIN_COOKIE)
     if not (isinstance(sent, str) and expected and hmac.compare_digest(sent, expected)):
         raise HTTPException(403, "missing or wrong CSRF token; reload the page and try again")

@@ -87,7 +87,7 @@ def login_page(request: Request) -> HTMLResponse:
 async def login(
     request: Request, email: Annotated[str, Form()], password: Annotated[str, Form()]
 ) -> Response:
-    await check_csrf(request)
+    await check_csrf(request, login_form=True)
     outcome = await run_in_threadpool(_login, request, email, password)
     if isinstance(outcome, str):
         return render(request, "login.html", None, status_code=401, error=outcome, email=email)
@@ -117,6 +117,8 @@ def _login(request: Request, email: str, password: str) -> tuple[str, str, int] 
             if why == "throttled":
                 return THROTTLED.format(minutes=settings.CONSOLE_THROTTLE_MINUTES)
             return WRONG
+        if request.cookies.get(COOKIE):  # the login this browser had before ends here
+            end_session(session, request.cookies[COOKIE])
         stage = next_stage(staff, passed_totp=False)
         token = open_session(session, staff, stage, now=now, hours=settings.CONSOLE_SESSION_HOURS)
         audit.record(session, "login", staff_id=staff.id, detail=f"password ok; next: {stage}")
@@ -323,7 +325,7 @@ def _password_error(staff: Staff, current: str, new: str, repeat: str) -> str | 
 @router.post("/logout")
 def logout(request: Request, login: Annotated[Login, Depends(require_step(*ANY_STEP))]) -> Response:
     with _db(request).session() as session:
-        end_session(session, login.row)
+        end_session(session, request.cookies[COOKIE])
         audit.record(session, "logout", staff_id=login.staff.id)
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(COOKIE, path="/console")
