@@ -227,11 +227,11 @@ def remove_totp(
 ) -> Response:
     """Agents may turn the second factor off again (with their password); above agent it stays."""
     if login.staff.role in SUPERVISOR:
-        return _account_page(request, login, "Supervisors and admins must keep a second factor.")
+        return _account(request, login, "Supervisors and admins must keep a second factor.")
     with _db(request).session() as session:
         staff = session.get_one(Staff, login.staff.id)
         if not password_matches(staff.password_hash, password):
-            return _account_page(request, login, "Wrong password; the second factor stays on.")
+            return _account(request, login, "Wrong password; the second factor stays on.")
         staff.totp_secret_enc = staff.totp_last_step = None
         audit.record(session, "totp_remove", staff_id=staff.id)
     return RedirectResponse("/console/account", status_code=303)
@@ -242,29 +242,18 @@ def remove_totp(
 
 @router.get("/account")
 def account_page(request: Request, login: LoggedIn) -> Response:
-    return _account_page(request, login)
-
-
-def _account_page(request: Request, login: Login, error: str | None = None) -> HTMLResponse:
-    return render(
-        request,
-        "account.html",
-        login.staff,
-        status_code=400 if error else 200,
-        forced=False,
-        error=error,
-        agent=login.staff.role not in SUPERVISOR,
-    )
+    return _account(request, login)
 
 
 @router.get("/account/password")
 def password_page(
     request: Request, login: Annotated[Login, Depends(require_step("ok", "password"))]
 ) -> Response:
-    return _password_page(request, login)
+    return _account(request, login)
 
 
-def _password_page(request: Request, login: Login, error: str | None = None) -> HTMLResponse:
+def _account(request: Request, login: Login, error: str | None = None) -> HTMLResponse:
+    """The account page; after an admin reset, only its password form (no menu)."""
     forced = login.row.stage == "password"
     return render(
         request,
@@ -303,7 +292,7 @@ def change_password(
         elif error == WRONG_CURRENT:
             record_failure(session, account_key(staff.email), client_ip(request), now)
     if error is not None:
-        return _password_page(request, login, error)
+        return _account(request, login, error)
     return _continue(request, "ok", staff.id, token)
 
 
