@@ -421,5 +421,6 @@ def test_reassignment_keeps_the_draft_and_ctrl_enter_sends(
     assert moved.status_code == 303
     expect(page.locator("#reassigned")).to_contain_text("reassigned to other@example.org")
     expect(page.locator("#reply-text")).to_have_value("Half-written answer about the embassy")
+    expect(page.locator("#case-state")).to_contain_text("Assigned to: other@example.org")
     page.screenshot(path=str(SHOTS / "reassigned.png"), full_page=True)
     context.close()

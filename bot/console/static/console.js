@@ -164,12 +164,13 @@ function watchHolder(holder) {
         if (mine && !state.mine) {
           const notice = document.getElementById("reassigned");
           const who = state.assignee || "nobody (back in the queue)";
-          notice.textContent = `This case was reassigned to ${who}. Your reply was not sent; what you typed is kept below so you can copy it.`;
+          notice.textContent = `This case was reassigned to ${who}. Nothing you typed was sent; your draft stays below so you can copy it.`;
           notice.hidden = false;
           if (!state.allowed) {
             document.querySelectorAll("form:not(.who) button[type=submit]").forEach((b) => { b.disabled = true; });
           }
         }
+        holder.querySelector("strong").textContent = state.assignee || "nobody";
         mine = state.mine;
       }
     } catch (error) {
