@@ -82,7 +82,10 @@ def create_app(
             await nlu.aclose()
             db.dispose()
 
-    app = FastAPI(title="SafeStep", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # No /docs, /redoc or /openapi.json: the API's map is nobody's business outside the code.
+    app = FastAPI(
+        title="SafeStep", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.include_router(webhooks.router)
     app.include_router(health.router)
     console.install(app, settings)

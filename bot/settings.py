@@ -62,8 +62,9 @@ class Settings(BaseSettings):
     INDICATORS_FILE: str = ""
 
     CONSOLE_URGENT_WAIT_MINUTES: int = Field(default=5, ge=1)
-    CONSOLE_LOCKOUT_ATTEMPTS: int = Field(default=5, ge=1)
-    CONSOLE_LOCKOUT_MINUTES: int = Field(default=15, ge=1)
+    CONSOLE_THROTTLE_ACCOUNT_ATTEMPTS: int = Field(default=5, ge=1)
+    CONSOLE_THROTTLE_IP_ATTEMPTS: int = Field(default=20, ge=1)
+    CONSOLE_THROTTLE_MINUTES: int = Field(default=15, ge=1)
     CONSOLE_SESSION_HOURS: int = Field(default=12, ge=1)
     CONSOLE_POLL_SECONDS: float = Field(default=3.0, gt=0)
     # The person's side of a hand-over (see .env.example and bot/services/hours.py).
@@ -72,6 +73,8 @@ class Settings(BaseSettings):
     HANDOVER_CHECK_SECONDS: float = Field(default=30.0, gt=0)
     # None: Secure cookies in production only (local runs and tests use plain http on loopback).
     SESSION_COOKIE_SECURE: bool | None = None
+    # /metrics answers only a request with "Authorization: Bearer <METRICS_TOKEN>"; unset: 404.
+    METRICS_TOKEN: str = ""
 
     @property
     def is_production(self) -> bool:

@@ -1,7 +1,8 @@
 """The hotline staff console (/console): server-rendered pages over the escalation cases.
 
-`install` adds it to the app: the signed session cookie, the pages, the static files, and the
-redirect to the login page for anyone not logged in.
+`install` adds it to the app: the pages, the static files, the redirect to the login page for
+anyone not logged in and to the next login step (code, enrolment, new password) for a login
+not finished.
 """
 
 from __future__ import annotations
@@ -11,33 +12,25 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.sessions import SessionMiddleware
 
-from bot.console.auth import NotLoggedIn
+from bot.console.auth import NextStep, NotLoggedIn
 from bot.console.web import HERE, render
 from bot.settings import Settings
-
-COOKIE = "safestep_console"
 
 
 def install(app: FastAPI, settings: Settings) -> None:
     from bot.console.routes import router
 
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=settings.SESSION_SECRET,
-        session_cookie=COOKIE,
-        max_age=settings.CONSOLE_SESSION_HOURS * 3600,
-        path="/console",
-        same_site="strict",
-        https_only=settings.session_cookie_secure,
-    )
     app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
 
     @app.exception_handler(NotLoggedIn)
     async def _login_first(request: Request, exc: NotLoggedIn) -> RedirectResponse:
         return RedirectResponse("/console/login", status_code=303)
+
+    @app.exception_handler(NextStep)
+    async def _next_step(request: Request, exc: NextStep) -> RedirectResponse:
+        return RedirectResponse(exc.location, status_code=303)
 
     @app.exception_handler(StarletteHTTPException)
     async def _refusal_page(request: Request, exc: StarletteHTTPException) -> Response:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.console import audit
-from bot.console.auth import ROLES, hash_password
-from bot.db.models import Staff
+from bot.console.auth import ROLES, hash_password, revoke
+from bot.db.models import Case, Staff
 from bot.understanding.base import LANGUAGES
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -48,7 +48,6 @@ def create_staff(
         role=role,
         languages=list(languages or ()),
         active=True,
-        failed_logins=0,
     )
     session.add(staff)
     session.flush()
@@ -57,19 +56,42 @@ def create_staff(
 
 
 def update_staff(
-    session: Session, staff: Staff, *, by: int, active: bool | None = None, unlock: bool = False
+    session: Session,
+    staff: Staff,
+    *,
+    by: int,
+    active: bool | None = None,
+    password: str | None = None,
+    reset_totp: bool = False,
 ) -> None:
-    """Deactivate or reactivate an account, or lift a lockout."""
+    """Deactivate or reactivate an account, reset its password (to be changed at the next
+    login) or its second factor. Each of these ends the account's sessions; a deactivated
+    agent's cases go back to the unassigned queue."""
     changes = []
     if active is not None and active != staff.active:
         if not active and staff.id == by:
             raise AccountError("you cannot deactivate your own account")
         staff.active = active
         changes.append("activated" if active else "deactivated")
-    if unlock:
-        staff.locked_until, staff.failed_logins = None, 0
-        changes.append("unlocked")
+        if not active:
+            released = session.execute(
+                update(Case)
+                .where(Case.assignee_id == staff.id, Case.status != "resolved")
+                .values(assignee_id=None)
+            ).rowcount
+            changes.append(f"{released} open cases back to the queue")
+    if password is not None:
+        try:
+            staff.password_hash = hash_password(password)
+        except ValueError as exc:
+            raise AccountError(str(exc)) from None
+        staff.must_change_password = True
+        changes.append("password reset")
+    if reset_totp:
+        staff.totp_secret_enc = staff.totp_last_step = None
+        changes.append("second factor reset")
     if changes:
+        revoke(session, staff.id)
         audit.record(
             session, "staff_update", staff_id=by, detail=f"{staff.email}: {', '.join(changes)}"
         )

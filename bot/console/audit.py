@@ -7,9 +7,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.requests import Request
 
 from bot.clock import utcnow
 from bot.db.models import AuditEntry, Staff
+from bot.db.session import Database
 
 ACTIONS = (
     "login",
@@ -26,6 +28,11 @@ ACTIONS = (
     "denied",
     "staff_create",
     "staff_update",
+    "export",
+    "password_change",
+    "totp_enrol",
+    "totp_remove",
+    "canned_edit",
 )
 
 
@@ -48,6 +55,15 @@ def record(
             at=utcnow(),
         )
     )
+
+
+def record_request(
+    db: Database, action: str, staff_id: int, request: Request, case_id: int | None = None
+) -> None:
+    """A page seen ("view") or a file exported ("export"), with its address, on its own."""
+    where = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    with db.session() as session:
+        record(session, action, staff_id=staff_id, case_id=case_id, detail=where)
 
 
 @dataclass(frozen=True)

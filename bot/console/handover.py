@@ -79,10 +79,6 @@ def reply_window(user: User | None, now: datetime) -> Window:
     )
 
 
-def view(session: Session, staff: Staff, case: Case) -> None:
-    audit.record(session, "view", staff_id=staff.id, case_id=case.id)
-
-
 def claim(session: Session, staff: Staff, case: Case) -> None:
     # Checked by the UPDATE itself, so of two agents claiming at once only one gets the case.
     take = update(Case).where(Case.id == case.id)

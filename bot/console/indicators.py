@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from bot.clock import utcnow
+from bot.console import audit
 from bot.console.auth import SUPERVISOR, require_role
 from bot.console.web import HEADERS, render
 from bot.db.models import Staff
@@ -127,6 +128,7 @@ def download(request: Request, staff: Supervisor, first: First = "", last: Last 
         doc = _report(request, first, last)
     except ValueError as exc:
         return Response(str(exc), status_code=400, media_type="text/plain")
+    audit.record_request(request.app.state.db, "export", staff.id, request)
     headers = {
         **HEADERS,
         "Content-Disposition": f'attachment; filename="o1-1-3_{first}_{last}.csv"',

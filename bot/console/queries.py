@@ -9,25 +9,29 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from bot.console.auth import SUPERVISOR
 from bot.db.models import Case, Staff
 
 QUEUE_STATUSES = ("open", "pending")  # what the queue shows unless a status is chosen
+VIEWS = ("all", "mine", "unassigned")
 MAX_ID = 2**63 - 1  # ids beyond a 64-bit integer name nothing (and would crash the driver)
 
 
 @dataclass(frozen=True)
 class QueueFilter:
+    view: str = "all"
     status: str | None = None
     language: str | None = None
     channel: str | None = None
     label: str | None = None
+    case_id: int | None = None  # a case searched for by number: any status
+    opened_on: date | None = None  # UTC day
 
 
 @dataclass(frozen=True)
@@ -68,22 +72,44 @@ def queue_order(rows: Iterable[QueueRow]) -> list[QueueRow]:
     )
 
 
+def routed(staff: Staff) -> ColumnElement[bool]:
+    """The cases a staff member's queue holds: theirs, and unassigned ones in a language they
+    work in (or of unknown language). Supervisors see every case; an account with no
+    languages set sees every unassigned case."""
+    if staff.role in SUPERVISOR:
+        return true()
+    unassigned = Case.assignee_id.is_(None)
+    if staff.languages:
+        unassigned = and_(
+            unassigned, or_(Case.language.in_(staff.languages), Case.language.is_(None))
+        )
+    return or_(Case.assignee_id == staff.id, unassigned)
+
+
 def queue(
     session: Session, staff: Staff, where: QueueFilter, *, now: datetime, urgent_after: timedelta
 ) -> list[QueueRow]:
-    """The cases this staff member may work, filtered and in queue order."""
-    statuses = (where.status,) if where.status else QUEUE_STATUSES
+    """The cases routed to this staff member, in the chosen view, filtered, in queue order."""
     query = (
         select(Case, Staff.email)
         .outerjoin(Staff, Staff.id == Case.assignee_id)
-        .where(Case.status.in_(statuses))
+        .where(routed(staff))
     )
-    if staff.role not in SUPERVISOR:
-        query = query.where(or_(Case.assignee_id.is_(None), Case.assignee_id == staff.id))
+    if where.case_id is not None:
+        query = query.where(Case.id == where.case_id)
+    else:
+        query = query.where(Case.status.in_((where.status,) if where.status else QUEUE_STATUSES))
+    if where.view == "mine":
+        query = query.where(Case.assignee_id == staff.id)
+    elif where.view == "unassigned":
+        query = query.where(Case.assignee_id.is_(None))
     if where.language:
         query = query.where(Case.language == where.language)
     if where.channel:
         query = query.where(Case.channel == where.channel)
+    if where.opened_on:
+        start = datetime.combine(where.opened_on, time(), UTC)
+        query = query.where(Case.opened_at >= start, Case.opened_at < start + timedelta(days=1))
     if where.status == "resolved":
         query = query.order_by(Case.resolved_at.desc()).limit(200)
     rows = []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +11,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from bot.console.auth import ADMIN, AGENT, SUPERVISOR, csrf_token
+from bot.console import audit
+from bot.console.auth import ADMIN, AGENT, LOGIN_COOKIE, SUPERVISOR, csrf_token, set_cookie
 from bot.db.models import Staff
-from bot.dialogue.i18n import LOCALES, read_locale
 from bot.settings import Settings
-from bot.understanding.base import LANGUAGES
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -49,6 +47,8 @@ NAV = (
     NavItem("Indicators", "/console/indicators", SUPERVISOR),
     NavItem("Audit log", "/console/audit", SUPERVISOR),
     NavItem("Staff", "/console/staff", ADMIN),
+    NavItem("Canned replies", "/console/canned", ADMIN),
+    NavItem("Account", "/console/account", AGENT),
 )
 
 
@@ -60,7 +60,11 @@ def render(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    """A page (or fragment) with the layout's needs filled in: CSRF token, nav, poll interval."""
+    """A page (or fragment) with the layout's needs filled in: CSRF token, nav, poll interval.
+
+    Every full page a staff member sees is audited here (a case page with its case id), so no
+    page can be added that escapes the log; polled fragments are not.
+    """
     settings: Settings = request.app.state.settings
     nav = [item for item in NAV if staff is not None and staff.role in item.roles]
     response = templates.TemplateResponse(
@@ -76,7 +80,18 @@ def render(
         status_code=status_code,
     )
     response.headers.update(HEADERS)
+    fresh = getattr(request.state, "new_login_csrf", None)
+    if fresh:
+        set_cookie(response, request, LOGIN_COOKIE, fresh, LOGIN_CSRF_SECONDS)
+    if staff is not None and not template.startswith("_") and template != "error.html":
+        case = context.get("case")
+        audit.record_request(
+            request.app.state.db, "view", staff.id, request, case.id if case else None
+        )
     return response
+
+
+LOGIN_CSRF_SECONDS = 3600
 
 
 def wait_text(waiting: timedelta | None) -> str:
@@ -99,24 +114,3 @@ def when(moment: datetime | None) -> str:
 
 templates.env.filters["wait"] = wait_text
 templates.env.filters["when"] = when
-
-
-@dataclass(frozen=True)
-class Canned:
-    key: str
-    text: str  # in the case's language
-    english: str  # what it says, for staff who do not read that language
-
-
-@lru_cache
-def canned_replies(language: str | None) -> tuple[Canned, ...]:
-    """Suggested replies from `console.canned.*` in the locales, in the person's language."""
-    prefix = "console.canned."
-    english = read_locale(LOCALES, "en")
-    lang = language if language in LANGUAGES else "en"
-    texts = read_locale(LOCALES, lang)
-    return tuple(
-        Canned(key.removeprefix(prefix), texts.get(key, text), text)
-        for key, text in english.items()
-        if key.startswith(prefix)
-    )

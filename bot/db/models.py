@@ -153,9 +153,61 @@ class Staff(Base):
     role: Mapped[str] = mapped_column(String(16))
     languages: Mapped[list] = mapped_column(default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Console security (migration 0007_console): a reset password must be replaced at the next
+    # login; the TOTP secret is encrypted with DATA_KEY; the last accepted time step stops a
+    # code from being used twice.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    totp_secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ConsoleSession(Base):
+    """A console login, server side: the cookie holds a random token, this row its SHA-256.
+
+    `stage` is what the login still needs ("totp", "totp_enrol", "password") or "ok".
+    """
+
+    __tablename__ = "console_sessions"
+    __table_args__ = (Index("ix_console_sessions_staff", "staff_id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(Id, ForeignKey("staff.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(16))
+    csrf: Mapped[str] = mapped_column(String(64))
+    pending_totp_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    flash: Mapped[str | None] = mapped_column(String(512))  # why the last action was refused
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class LoginFailure(Base):
+    """One failed login step, kept for the throttle window: by client address and by a hash
+    of the email typed (the same for known and unknown accounts)."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_ip", "ip", "at"),
+        Index("ix_login_failures_account", "account", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ip: Mapped[str] = mapped_column(String(64))
+    account: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CannedReply(Base):
+    """A suggested reply in one language, edited by admins; seeded from `console.canned.*`."""
+
+    __tablename__ = "canned_replies"
+    __table_args__ = (UniqueConstraint("key", "language"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Case(Base):
@@ -199,7 +251,7 @@ class CaseMessage(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     case_id: Mapped[int] = mapped_column(Id, ForeignKey("cases.id", ondelete="CASCADE"))
-    direction: Mapped[str] = mapped_column(String(8))  # "in", "bot", "staff"
+    direction: Mapped[str] = mapped_column(String(8))  # "in", "tap", "bot", "staff"
     text_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     original_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     staff_id: Mapped[int | None] = mapped_column(Id, ForeignKey("staff.id"))

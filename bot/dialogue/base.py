@@ -35,7 +35,7 @@ class CaseLine:
     """A line for a case transcript: what the person wrote or tapped, or what the bot said."""
 
     case_id: int
-    direction: str  # "in" or "bot"
+    direction: str  # "in" (typed), "tap" (a button's title) or "bot"
     text: str
     original: str | None = None  # as typed, when it was converted (Zawgyi)
 

@@ -40,7 +40,6 @@ MAX_CHAIN = 25  # steps one turn may pass through; a loop in the data must not h
 MAX_PATH = 30
 KEEP_SLOTS = ("country",)  # what survives a change of topic
 _PUNCTUATION = regex.compile(r"[\p{P}\p{S}\s]+")
-TAPPED = "[tapped]"  # marks a tap in a case transcript, for staff
 
 
 @dataclass
@@ -388,7 +387,7 @@ class Engine:
             return
         turn = ctx.turn
         if turn.kind == "payload" and turn.payload:
-            line = CaseLine(ctx.case.id, "in", f"{TAPPED} {self._tap_title(ctx, turn.payload)}")
+            line = CaseLine(ctx.case.id, "tap", self._tap_title(ctx, turn.payload))
         elif turn.kind == "text":
             parse = parse or _unparsed(turn.text or "")
             original = parse.text if parse.was_zawgyi else None

@@ -7,8 +7,10 @@ recorded, and a user the platform says is gone is marked unreachable.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, aliased
@@ -19,8 +21,28 @@ from bot.db.models import OutboxMessage, User
 from bot.db.session import Database
 from bot.messages import Reply
 from bot.pipeline.claims import PENDING, WORKING, claim_one, claimable
+from bot.services.crypto import decrypt, encrypt
 
 log = logging.getLogger(__name__)
+
+
+# ---- encryption at rest (console security, issue 11) --------------------------------------
+# Reply text is stored encrypted with DATA_KEY, like case text: a copy of the database shows
+# no bot or staff reply. Rows stored before encryption (no "enc" key) still load.
+
+
+def seal(payload: dict[str, Any]) -> dict[str, Any]:
+    return {"enc": encrypt(json.dumps(payload, ensure_ascii=False)).decode()}
+
+
+def unseal(payload: dict[str, Any]) -> dict[str, Any]:
+    if "enc" not in payload:
+        return payload
+    loaded: dict[str, Any] = json.loads(decrypt(payload["enc"].encode()))
+    return loaded
+
+
+# -------------------------------------------------------------------------------------------
 
 
 def enqueue(
@@ -38,7 +60,7 @@ def enqueue(
         OutboxMessage(
             user_id=user.id,
             channel=user.channel,
-            payload=piece.to_json(),
+            payload=seal(piece.to_json()),
             tag=tag,
             case_id=case_id,
             inbound_id=inbound_id,
@@ -94,7 +116,7 @@ class Sender:
             return (
                 row.channel,
                 user.address,
-                Reply.from_json(row.payload),
+                Reply.from_json(unseal(row.payload)),
                 row.tag,
                 user.unreachable,
             )

@@ -86,7 +86,7 @@ def append_transcript(
         original_enc=encrypt(original) if original is not None and original != text else None,
     )
     session.add(message)
-    if direction == "in":
+    if direction in ("in", "tap"):
         if case.status in ("snoozed", "pending"):
             case.status, case.snoozed_until = "open", None
         case.waiting_since = case.waiting_since or utcnow()

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, event, exists, select, update
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
@@ -72,7 +72,26 @@ def delete_user_data(session: Session, user: User, reason: str) -> None:
     user.created_at = utcnow()
     session.expire(user, ["conversation"])
     session.flush()
+    checkpoint_after_commit(session)
     log.info("user data deleted (reason=%s)", reason)
+
+
+def checkpoint_after_commit(session: Session) -> None:
+    """Erased text must not outlive its deletion in SQLite's write-ahead log: once this
+    transaction commits, the log is folded into the database file and truncated (deleted rows
+    are zeroed there: `secure_delete` is on, see `bot.db.session`). No-op on PostgreSQL."""
+    engine = session.get_bind().engine
+    if engine.dialect.name != "sqlite":
+        return
+
+    def truncate(_: Session) -> None:
+        raw = engine.raw_connection()
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
+
+    event.listen(session, "after_commit", truncate, once=True)
 
 
 @dataclass
@@ -124,5 +143,6 @@ def purge(session: Session, settings: Settings, now: datetime | None = None) -> 
     result.destroyed_keys = destroy_closed_keys(
         session, now.date(), settings.REPORTING_YEAR_START, settings.PSEUDONYM_KEY_GRACE_DAYS
     )
+    checkpoint_after_commit(session)
     log.info("retention applied: %s", result.summary())
     return result

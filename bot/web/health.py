@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 
 import httpx
 from fastapi import APIRouter, Request, Response
@@ -32,6 +33,13 @@ async def readyz(request: Request) -> Response:
 
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
+    """For the scraper only: "Authorization: Bearer METRICS_TOKEN"; without a token set, 404."""
+    token = request.app.state.settings.METRICS_TOKEN
+    sent = request.headers.get("authorization", "")
+    if not token:
+        return PlainTextResponse("not found", status_code=404)
+    if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        return PlainTextResponse("unauthorized", status_code=401)
     rows = await asyncio.to_thread(_counts, request.app.state.db)
     lines = []
     for metric, table, counts in rows:

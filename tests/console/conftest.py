@@ -7,11 +7,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
+import pyotp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from bot.console.accounts import create_staff
-from bot.db.models import Case, User
+from bot.db.models import Case, Staff, User
+from bot.services.crypto import encrypt
 from bot.services.seed import seed_if_empty
 from tests.fixtures.bot import BotFactory, RunningBot
 
@@ -41,12 +44,31 @@ class Console:
             data = {**data, "csrf_token": csrf_of(self.get("/console/").text)}
         return self.client.post(f"{self.bot.url}{path}", data=data)
 
-    def login(self, email: str, password: str = PASSWORD) -> httpx.Response:
+    def login(self, email: str, password: str = PASSWORD, *, code: bool = True) -> httpx.Response:
+        """Log in; with `code`, also give the TOTP code when the login asks for one."""
         token = csrf_of(self.get("/console/login").text)
-        return self.client.post(
+        response = self.client.post(
             f"{self.bot.url}/console/login",
             data={"email": email, "password": password, "csrf_token": token},
         )
+        if code and response.headers.get("location") == "/console/login/code":
+            token = csrf_of(self.get("/console/login/code").text)
+            response = self.client.post(
+                f"{self.bot.url}/console/login/code",
+                data={"code": totp_code(self.bot, email), "csrf_token": token},
+            )
+        return response
+
+
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # the fixture supervisors' and admins' app
+
+
+def totp_code(bot: RunningBot, email: str) -> str:
+    """The app's current code. Tests log the same account in many times a minute, faster than
+    codes change, so the fixture forgets the last used step first (real logins cannot)."""
+    with bot.db.session() as session:
+        session.execute(update(Staff).where(Staff.email == email).values(totp_last_step=None))
+    return pyotp.TOTP(TOTP_SECRET).now()
 
 
 @pytest.fixture
@@ -67,7 +89,15 @@ def _accounts(bot: RunningBot) -> None:
             ("super@example.org", "supervisor"),
             ("admin@example.org", "admin"),
         ):
-            create_staff(session, email=email, role=role, password=PASSWORD)
+            make_staff(session, email, role)
+
+
+def make_staff(session: Session, email: str, role: str) -> Staff:
+    """An account with the fixture password; above agent, with the fixture's TOTP app."""
+    staff = create_staff(session, email=email, role=role, password=PASSWORD)
+    if role != "agent":
+        staff.totp_secret_enc = encrypt(TOTP_SECRET)
+    return staff
 
 
 @pytest.fixture

@@ -43,16 +43,23 @@ def test_staff_create_reads_the_password_from_stdin(sqlite_url: str) -> None:
     assert short.returncode == 1 and "at least 10" in short.stderr
     database = Database(sqlite_url)
     with database.session() as session:
-        policy = Policy(5, 15)
         staff, why = authenticate(
-            session, "lead@example.org", "s3cret-pass-1", now=utcnow(), policy=policy
+            session,
+            "lead@example.org",
+            "s3cret-pass-1",
+            ip="127.0.0.1",
+            device_staff=None,
+            now=utcnow(),
+            policy=Policy(5, 20, 15),
         )
         assert why == "ok" and staff is not None and staff.role == "admin"
         assert session.scalars(select(AuditEntry.action)).all() == ["staff_create"]
     database.dispose()
 
 
-def test_admin_creates_and_unlocks_accounts(login: Callable[[str], Console]) -> None:
+def test_admin_creates_accounts_and_deactivation_releases_cases(
+    login: Callable[[str], Console],
+) -> None:
     admin = login("admin@example.org")
     created = admin.post(
         "/console/staff",
@@ -69,13 +76,25 @@ def test_admin_creates_and_unlocks_accounts(login: Callable[[str], Console]) -> 
     with admin.bot.db.session() as session:
         new = session.scalars(select(Staff).where(Staff.email == "new@example.org")).one()
         assert (new.role, new.languages) == ("agent", ["my"])
-        new.locked_until = utcnow() + timedelta(minutes=5)
-    assert "locked until" in admin.get("/console/staff").text
-    admin.post(f"/console/staff/{new.id}", {"change": "unlock"})
-    with httpx.Client() as fresh:
-        assert (
-            Console(admin.bot, fresh).login("new@example.org", "long enough pw").status_code == 303
+        held = Case(
+            channel="viber",
+            language="my",
+            priority="urgent",
+            trigger="urgent_help",
+            status="open",
+            labels=[],
+            flow_path=[],
+            assignee_id=new.id,
         )
+        session.add(held)
+    with httpx.Client() as fresh:
+        new_console = Console(admin.bot, fresh)
+        assert new_console.login("new@example.org", "long enough pw").status_code == 303
+        admin.post(f"/console/staff/{new.id}", {"change": "deactivate"})
+        assert new_console.get("/console/").status_code == 303
+    with admin.bot.db.sessions() as session:
+        assert session.get_one(Case, held.id).assignee_id is None, "back to the unassigned queue"
+    assert "1 open cases back to the queue" in admin.get("/console/audit").text
 
 
 def test_supervisor_report_page(login: Callable[[str], Console]) -> None:

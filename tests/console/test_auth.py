@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
+import pyotp
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
 from bot.console.accounts import AccountError, create_staff
-from bot.console.auth import Policy, authenticate, hash_password
-from bot.db.models import AuditEntry, Staff
+from bot.console.auth import COOKIE, Policy, authenticate, hash_password, new_totp_secret, totp_step
+from bot.db.models import AuditEntry, ConsoleSession, Staff
 from bot.db.session import Database
 from tests.console.conftest import PASSWORD, Console, csrf_of
-from tests.fixtures.bot import RunningBot
+from tests.fixtures.bot import BotFactory, RunningBot
 
-POLICY = Policy(attempts=3, lock_minutes=15)
+POLICY = Policy(account_attempts=3, ip_attempts=5, minutes=15)
 
 
 @pytest.fixture
@@ -28,6 +29,20 @@ def session(sqlite_url: str) -> Iterator[Session]:
         create_staff(session, email="Ana@Example.org", role="agent", password=PASSWORD)
         yield session
     database.dispose()
+
+
+def _try(
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    ip: str = "10.0.0.1",
+    device: int | None = None,
+    now: datetime | None = None,
+) -> str:
+    return authenticate(
+        session, email, password, ip=ip, device_staff=device, now=now or utcnow(), policy=POLICY
+    )[1]
 
 
 def test_passwords_are_argon2_and_short_ones_refused(session: Session) -> None:
@@ -42,30 +57,47 @@ def test_passwords_are_argon2_and_short_ones_refused(session: Session) -> None:
         create_staff(session, email="b@example.org", role="root", password=PASSWORD)
 
 
-def test_lockout_after_repeated_failures_then_unlock_by_time(session: Session) -> None:
+def test_the_account_throttle_holds_for_strangers_and_ends_by_itself(session: Session) -> None:
     now = utcnow()
-    tries = [
-        authenticate(session, "ana@example.org", "nope", now=now, policy=POLICY)[1]
-        for _ in range(3)
-    ]
-    assert tries == ["wrong", "wrong", "locked"]
-    locked = authenticate(session, "ana@example.org", PASSWORD, now=now, policy=POLICY)
-    assert locked == (None, "locked"), "the right password is refused while locked"
+    tries = [_try(session, "ana@example.org", "nope", ip=f"10.0.0.{i}", now=now) for i in range(4)]
+    assert tries == ["wrong", "wrong", "wrong", "throttled"]
+    assert _try(session, "ana@example.org", PASSWORD, ip="10.9.9.9", now=now) == "throttled"
+    staff_id = session.scalars(select(Staff.id)).one()
+    # Her own browser (it logged in as her before) is not locked out by someone else's guesses.
+    assert _try(session, "ana@example.org", PASSWORD, device=staff_id, now=now) == "ok"
     later = now + timedelta(minutes=16)
-    staff, why = authenticate(session, "ANA@example.org ", PASSWORD, now=later, policy=POLICY)
-    assert why == "ok" and staff is not None
-    assert (staff.failed_logins, staff.locked_until) == (0, None)
+    assert _try(session, "ANA@example.org ", PASSWORD, ip="10.9.9.9", now=later) == "ok"
+
+
+def test_unknown_accounts_are_throttled_like_known_ones(session: Session) -> None:
+    now = utcnow()
+    tries = [_try(session, "who@example.org", "nope", ip=f"10.1.0.{i}", now=now) for i in range(4)]
+    assert tries == ["unknown", "unknown", "unknown", "throttled"]
+
+
+def test_the_address_throttle_covers_every_account(session: Session) -> None:
+    now = utcnow()
+    for i in range(5):
+        _try(session, f"guess{i}@example.org", "nope", now=now)
+    assert _try(session, "ana@example.org", PASSWORD, now=now) == "throttled"
+    assert _try(session, "ana@example.org", PASSWORD, ip="10.0.0.2", now=now) == "ok"
 
 
 def test_inactive_and_unknown_accounts_cannot_log_in(session: Session) -> None:
     session.scalars(select(Staff)).one().active = False
+    assert _try(session, "ana@example.org", PASSWORD) == "inactive"
+    assert _try(session, "who@example.org", PASSWORD) == "unknown"
+
+
+def test_a_totp_code_works_once_and_only_near_its_time() -> None:
+    secret = new_totp_secret()
     now = utcnow()
-    assert authenticate(session, "ana@example.org", PASSWORD, now=now, policy=POLICY)[1] == (
-        "inactive"
-    )
-    assert authenticate(session, "who@example.org", PASSWORD, now=now, policy=POLICY)[1] == (
-        "unknown"
-    )
+    code = pyotp.TOTP(secret).at(now)
+    step = totp_step(secret, code, now, None)
+    assert step is not None
+    assert totp_step(secret, code, now, step) is None, "replayed"
+    assert totp_step(secret, code, now + timedelta(minutes=5), None) is None, "too late"
+    assert totp_step(secret, "12345", now, None) is None
 
 
 # ---- through HTTP ------------------------------------------------------------------------
@@ -103,15 +135,124 @@ def test_login_without_csrf_token_is_refused(console_bot: RunningBot) -> None:
         assert Console(console_bot, client).get("/console/").status_code == 303
 
 
-def test_lockout_through_the_login_form(make_bot, database_url: str) -> None:  # type: ignore[no-untyped-def]
-    with make_bot(CONSOLE_LOCKOUT_ATTEMPTS=2) as running, httpx.Client() as client:
+def test_throttle_through_the_login_form_says_the_same_for_unknown_accounts(
+    make_bot: BotFactory,
+) -> None:
+    with make_bot(CONSOLE_THROTTLE_ACCOUNT_ATTEMPTS=2) as running, httpx.Client() as client:
         with running.db.session() as session:
             create_staff(session, email="a@example.org", role="agent", password=PASSWORD)
         console = Console(running, client)
-        assert console.login("a@example.org", "bad one").status_code == 401
-        locked = console.login("a@example.org", "bad two")
-        assert locked.status_code == 401 and "locked" in locked.text
-        assert console.login("a@example.org").status_code == 401, "locked even with the password"
+        wrong = console.login("a@example.org", "bad one")
+        unknown = console.login("nobody@example.org", "bad one")
+        assert wrong.status_code == unknown.status_code == 401
+        assert _alert(wrong.text) == _alert(unknown.text) == "Wrong email or password."
+        console.login("a@example.org", "bad two")
+        console.login("nobody@example.org", "bad two")
+        throttled = console.login("a@example.org")
+        assert throttled.status_code == 401 and "Wait 15 minutes" in _alert(throttled.text)
+        assert _alert(console.login("nobody@example.org").text) == _alert(throttled.text)
+        assert "supervisor" not in throttled.text
+
+
+def _alert(html: str) -> str:
+    return html.split('role="alert">')[1].split("<")[0]
+
+
+def test_a_cookie_copied_before_logout_is_refused_afterwards(
+    login: Callable[[str], Console],
+) -> None:
+    agent = login("agent@example.org")
+    cookie = agent.client.cookies[COOKIE]
+    assert len(cookie) >= 40 and "." not in cookie, "a random id, nothing signed or readable"
+    with agent.bot.db.sessions() as session:
+        stored = session.scalars(select(ConsoleSession.id)).all()
+    assert cookie not in stored, "only a hash of the token is stored"
+    assert agent.post("/console/logout", {}).status_code == 303
+    with httpx.Client(cookies={COOKIE: cookie}) as thief:
+        response = thief.get(f"{agent.bot.url}/console/")
+        assert response.status_code == 303 and response.headers["location"] == "/console/login"
+
+
+def test_a_password_change_ends_the_other_sessions(login: Callable[[str], Console]) -> None:
+    here, elsewhere = login("agent@example.org"), login("agent@example.org")
+    changed = here.post(
+        "/console/account/password",
+        {"current": PASSWORD, "new": "a brand new passphrase", "repeat": "a brand new passphrase"},
+    )
+    assert changed.status_code == 303
+    assert here.get("/console/").status_code == 200, "this browser got a new session"
+    assert elsewhere.get("/console/").status_code == 303
+    with httpx.Client() as fresh:
+        again = Console(here.bot, fresh)
+        assert again.login("agent@example.org").status_code == 401
+        assert again.login("agent@example.org", "a brand new passphrase").status_code == 303
+
+
+def test_an_admin_reset_forces_a_new_password_at_the_next_login(
+    login: Callable[[str], Console],
+) -> None:
+    agent, admin = login("agent@example.org"), login("admin@example.org")
+    with agent.bot.db.sessions() as session:
+        agent_id = session.scalars(select(Staff.id).where(Staff.email == "agent@example.org")).one()
+    reset = admin.post(
+        f"/console/staff/{agent_id}", {"change": "reset_password", "password": "temporary pass 1"}
+    )
+    assert reset.status_code == 303
+    assert agent.get("/console/").status_code == 303, "the reset ended her session"
+    with httpx.Client() as fresh:
+        again = Console(agent.bot, fresh)
+        step = again.login("agent@example.org", "temporary pass 1")
+        assert step.headers["location"] == "/console/account/password"
+        assert again.get("/console/").headers["location"] == "/console/account/password"
+        token = csrf_of(again.get("/console/account/password").text)
+        new = "my own passphrase"
+        done = again.client.post(
+            f"{again.bot.url}/console/account/password",
+            data={"current": "temporary pass 1", "new": new, "repeat": new, "csrf_token": token},
+        )
+        assert done.headers["location"] == "/console/"
+        assert again.get("/console/").status_code == 200
+
+
+def test_supervisors_must_enrol_a_second_factor_then_give_codes(console_bot: RunningBot) -> None:
+    with console_bot.db.session() as session:
+        create_staff(session, email="boss@example.org", role="supervisor", password=PASSWORD)
+    with httpx.Client() as client:
+        console = Console(console_bot, client)
+        first = console.login("boss@example.org", code=False)
+        assert first.headers["location"] == "/console/account/totp"
+        assert console.get("/console/audit").headers["location"] == "/console/account/totp"
+        page = console.get("/console/account/totp").text
+        uri = page.split('id="totp-uri">')[1].split("<")[0].replace("&amp;", "&")
+        secret = pyotp.parse_uri(uri).secret
+        token = csrf_of(page)
+        wrong = client.post(
+            f"{console_bot.url}/console/account/totp", data={"code": "000000", "csrf_token": token}
+        )
+        assert wrong.status_code == 400
+        code = pyotp.TOTP(secret).now()
+        done = client.post(
+            f"{console_bot.url}/console/account/totp", data={"code": code, "csrf_token": token}
+        )
+        assert done.headers["location"] == "/console/"
+        assert console.get("/console/audit").status_code == 200
+    with httpx.Client() as client:
+        console = Console(console_bot, client)
+        assert console.login("boss@example.org", code=False).headers["location"] == (
+            "/console/login/code"
+        )
+        assert console.get("/console/").headers["location"] == "/console/login/code"
+        token = csrf_of(console.get("/console/login/code").text)
+        replay = client.post(
+            f"{console_bot.url}/console/login/code", data={"code": code, "csrf_token": token}
+        )
+        assert replay.status_code == 401, "a code already used is refused"
+        later = pyotp.TOTP(secret).at(utcnow() + timedelta(seconds=30))
+        ok = client.post(
+            f"{console_bot.url}/console/login/code", data={"code": later, "csrf_token": token}
+        )
+        assert ok.headers["location"] == "/console/"
+        assert console.get("/console/audit").status_code == 200
 
 
 def test_forms_need_the_session_csrf_token(login: Callable[[str], Console]) -> None:
@@ -166,26 +307,6 @@ def test_deactivated_staff_are_out_at_their_next_click(login: Callable[[str], Co
         agent_id = session.scalars(select(Staff.id).where(Staff.email == "agent@example.org")).one()
     assert admin.post(f"/console/staff/{agent_id}", {"change": "deactivate"}).status_code == 303
     assert agent.get("/console/").status_code == 303
-
-
-def test_failed_attempts_made_in_parallel_all_count(sqlite_url: str) -> None:
-    """Two attempts that read the account at the same time must both count towards the lock
-    (otherwise parallel guessing never reaches it)."""
-    database = Database(sqlite_url)
-    with database.session() as setup:
-        create_staff(setup, email="ana@example.org", role="agent", password=PASSWORD)
-    now = utcnow()
-    with database.sessions() as slow:
-        seen = slow.scalars(select(Staff)).one()  # this attempt read the account first...
-        slow.commit()
-        with database.session() as fast:  # ...another one failed meanwhile
-            authenticate(fast, "ana@example.org", "nope", now=now, policy=POLICY)
-        with slow.begin():
-            authenticate(slow, "ana@example.org", "nope", now=now, policy=POLICY)
-        assert seen.failed_logins == 2
-    with database.sessions() as check:
-        assert check.scalars(select(Staff.failed_logins)).one() == 2
-    database.dispose()
 
 
 def test_a_login_lasts_the_configured_hours_even_while_the_page_polls(

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pyotp
 import pytest
 from sqlalchemy import select
 
 from bot.console import handover
-from bot.db.models import AuditEntry, Case, CaseNote, Staff
+from bot.db.models import AuditEntry, Case, CaseMessage, CaseNote, Staff
 from bot.services import cases
-from tests.console.conftest import Console, urgent_case
+from bot.services.crypto import encrypt
+from tests.console.conftest import PASSWORD, Console, csrf_of, urgent_case
 from tests.fixtures.bot import messenger_body, messenger_text
 from tests.fixtures.servers import wait_until
 
@@ -197,3 +199,39 @@ def test_a_claim_made_on_a_stale_page_cannot_take_a_held_case(
             select(AuditEntry).where(AuditEntry.case_id == case_id, AuditEntry.action == "claim")
         ).all()
         assert len(claims) == 1
+
+
+def test_the_persons_taps_show_in_the_transcript(login: Callable[[str], Console]) -> None:
+    """Taps are recorded by the handover (direction "tap", the button's title, encrypted);
+    the console shows them as the person's, marked as taps, escaped like any text."""
+    agent = login("agent@example.org")
+    case_id = urgent_case(agent.bot, "P-taps")
+    with agent.bot.db.session() as session:
+        tap = CaseMessage(case_id=case_id, direction="tap", text_enc=encrypt(f"Call {SCRIPT}"))
+        session.add(tap)
+    transcript = agent.get(f"/console/cases/{case_id}/transcript").text
+    taps = [line.split("</li>")[0] for line in transcript.split('<li class="line tap in">')[1:]]
+    assert any("Person tapped" in tap and "▸ Call &lt;script&gt;" in tap for tap in taps)
+
+
+def test_an_agent_may_turn_the_second_factor_on_and_off_a_supervisor_may_not(
+    login: Callable[[str], Console],
+) -> None:
+    agent, boss = login("agent@example.org"), login("super@example.org")
+    page = agent.get("/console/account/totp").text
+    secret = page.split('id="totp-secret">')[1].split("<")[0].replace(" ", "")
+    token = csrf_of(page)
+    on = agent.client.post(
+        f"{agent.bot.url}/console/account/totp",
+        data={"code": pyotp.TOTP(secret).now(), "csrf_token": token},
+    )
+    assert on.headers["location"] == "/console/account"
+    assert "On: every login asks for a code" in agent.get("/console/account").text
+    off = agent.post("/console/account/totp/remove", {"password": PASSWORD})
+    assert off.status_code == 303
+    assert "Off." in agent.get("/console/account").text
+    refused = boss.post("/console/account/totp/remove", {"password": PASSWORD})
+    assert refused.status_code == 400 and "must keep a second factor" in refused.text
+    with agent.bot.db.sessions() as session:
+        kept = session.scalars(select(Staff).where(Staff.email == "super@example.org")).one()
+        assert kept.totp_secret_enc is not None

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from bot.clock import utcnow
 from bot.console.handover import reply_window
 from bot.db.models import Case, CaseMessage, InboundEvent, OutboxMessage, User
+from bot.pipeline.outbox import unseal
 from bot.services.crypto import decrypt
 from tests.console.conftest import Console, csrf_of, urgent_case
 from tests.fixtures.bot import RunningBot, messenger_body, messenger_text, reply_text
@@ -189,6 +190,6 @@ def test_a_double_submitted_reply_goes_out_once(login: Callable[[str], Console])
             )
         ).all()
     assert len(lines) == 1
-    assert [r.id for r in _outbox_for_case(bot, case_id) if "We are here." in str(r.payload)] == [
-        lines[0].outbox_id
-    ]
+    assert [
+        r.id for r in _outbox_for_case(bot, case_id) if "We are here." in str(unseal(r.payload))
+    ] == [lines[0].outbox_id]

@@ -7,17 +7,18 @@ logged-in client.
 from __future__ import annotations
 
 import httpx
+from sqlalchemy import select
 
 from bot.clock import utcnow
-from bot.console.accounts import create_staff
 from bot.console.indicators import chart
-from tests.console.conftest import PASSWORD, Console
+from bot.db.models import AuditEntry
+from tests.console.conftest import Console, make_staff
 from tests.fixtures.bot import RunningBot
 
 
 def _login(bot: RunningBot, email: str, role: str) -> Console:
     with bot.db.session() as session:
-        create_staff(session, email=email, role=role, password=PASSWORD)
+        make_staff(session, email, role)
     console = Console(bot, httpx.Client(timeout=30))
     assert console.login(email).status_code == 303
     return console
@@ -37,6 +38,10 @@ def test_supervisor_sees_charts_and_downloads_csv(bot: RunningBot) -> None:
     assert csv.headers["content-type"].startswith("text/csv")
     assert "attachment" in csv.headers["content-disposition"]
     assert f"{month},learn,total,,2,2," in csv.text
+    with bot.db.sessions() as session:
+        seen = session.execute(select(AuditEntry.action, AuditEntry.detail)).all()
+    assert ("export", f"/console/indicators/csv?from={month}&to={month}") in seen
+    assert ("view", f"/console/indicators?from={month}&to={month}") in seen
     assert supervisor.get("/console/indicators?from=2026-13&to=2026-01").status_code == 200
 
     agent = _login(bot, "agent@example.org", "agent")

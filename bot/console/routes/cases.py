@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from bot.clock import utcnow
-from bot.console import audit, handover, queries
-from bot.console.auth import AGENT, require_role
-from bot.console.web import canned_replies, render
+from bot.console import audit, canned, handover, queries
+from bot.console.auth import AGENT, put_flash, require_role, take_flash
+from bot.console.web import HEADERS, render
 from bot.db.models import Case, CaseMessage, CaseNote, OutboxMessage, Staff, User
 from bot.db.session import Database
 from bot.services.crypto import decrypt
@@ -33,17 +33,28 @@ def _db(request: Request) -> Database:
 
 
 def queue_filter(
+    view: str = "all",
     status: str | None = None,
     language: str | None = None,
     channel: str | None = None,
     label: str | None = None,
+    case: str | None = None,
+    opened: str | None = None,
 ) -> queries.QueueFilter:
-    """The queue's filters from the query string; unknown values mean "any"."""
+    """The queue's view and filters from the query string; unknown values mean "any"."""
+    number = (case or "").strip().lstrip("#")
+    try:
+        opened_on = date.fromisoformat(opened) if opened else None
+    except ValueError:
+        opened_on = None
     return queries.QueueFilter(
+        view=view if view in queries.VIEWS else "all",
         status=status if status in handover.STATUSES else None,
         language=language or None,
         channel=channel or None,
         label=(label or "").strip().lower() or None,
+        case_id=int(number) if number.isdecimal() and int(number) <= queries.MAX_ID else None,
+        opened_on=opened_on,
     )
 
 
@@ -83,6 +94,15 @@ def queue_page(request: Request, staff: Agent, where: Filters) -> HTMLResponse:
 def queue_rows(request: Request, staff: Agent, where: Filters) -> HTMLResponse:
     """The queue's rows alone: what the page polls to show new cases without a reload."""
     return render(request, "_queue_rows.html", staff, rows=_queue(request, staff, where))
+
+
+@router.get("/alerts")
+def alerts(request: Request, staff: Agent) -> JSONResponse:
+    """Urgent cases in this staff member's queue still waiting for an answer: what every page
+    polls for the count in the tab title, the sound and the desktop notification."""
+    rows = _queue(request, staff, queries.QueueFilter(status="open"))
+    urgent = [row.id for row in rows if row.priority == "urgent" and row.waiting is not None]
+    return JSONResponse({"urgent": urgent}, headers=HEADERS)
 
 
 # ---- one case ---------------------------------------------------------------------------
@@ -170,7 +190,7 @@ def case_page(request: Request, access: CaseAccess) -> HTMLResponse:
     staff, case_id = access
     with _db(request).session() as session:
         case = session.get_one(Case, case_id)
-        handover.view(session, staff, case)
+        flash = take_flash(session, request)
         user = session.get(User, case.user_id) if case.user_id else None
         assignee = session.get(Staff, case.assignee_id) if case.assignee_id else None
         team = session.scalars(select(Staff).where(Staff.active).order_by(Staff.email)).all()
@@ -183,17 +203,37 @@ def case_page(request: Request, access: CaseAccess) -> HTMLResponse:
             "earlier": queries.earlier_cases(session, case),
             "window": handover.reply_window(user, utcnow()),
             "team": team,
+            "canned": canned.replies(session, case.language),
         }
     return render(
         request,
         "case.html",
         staff,
-        canned=canned_replies(case.language),
         outcomes=handover.OUTCOMES,
         statuses=[s for s in handover.STATUSES if s != "resolved"],
-        flash=request.session.pop("flash", None),
+        flash=flash,
         **context,
     )
+
+
+@router.get("/cases/{case_id}/state")
+def case_state(
+    request: Request, staff: Agent, case_id: Annotated[int, Path(ge=1, le=queries.MAX_ID)]
+) -> JSONResponse:
+    """Who holds the case now, polled by its page: an agent whose case was reassigned is told
+    at once (and keeps the reply they were typing). Nothing of the conversation is in it."""
+    with _db(request).sessions() as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            raise HTTPException(404, "no such case")
+        holder = session.get(Staff, case.assignee_id) if case.assignee_id else None
+        state = {
+            "assignee": holder.email if holder else None,
+            "mine": case.assignee_id == staff.id,
+            "allowed": handover.can_open(staff, case),
+            "status": case.status,
+        }
+    return JSONResponse(state, headers=HEADERS)
 
 
 @router.get("/cases/{case_id}/transcript")
@@ -217,7 +257,8 @@ def _act(
             case = session.get_one(Case, case_id, with_for_update=True)
             action(session, staff, case, *args)
     except handover.Refused as refused:
-        request.session["flash"] = str(refused)
+        with _db(request).session() as session:
+            put_flash(session, request, str(refused))
     return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
 
 
@@ -263,12 +304,22 @@ def status(
     access: CaseAccess,
     status: Annotated[str, Form()],
     until: Annotated[str, Form()] = "",
+    tz_offset: Annotated[int, Form(ge=-16 * 60, le=16 * 60)] = 0,
 ) -> Response:
+    """`until` is the staff member's local time, as their browser's date field shows it;
+    `tz_offset` is that browser's offset (JavaScript's getTimezoneOffset: UTC minus local, in
+    minutes), so the case wakes when they meant. Without it the time is read as UTC."""
+
     def run(session: Session, staff: Staff, case: Case) -> None:
-        try:  # the form's datetime-local field, read as UTC like every time on the console
-            snoozed_until = datetime.fromisoformat(until).replace(tzinfo=UTC) if until else None
+        try:
+            local = datetime.fromisoformat(until) if until else None
         except ValueError:
             raise handover.Refused("Snooze until: not a date and time.") from None
+        snoozed_until = (
+            (local.replace(tzinfo=None) + timedelta(minutes=tz_offset)).replace(tzinfo=UTC)
+            if local
+            else None
+        )
         handover.set_status(session, staff, case, status, snoozed_until=snoozed_until, now=utcnow())
 
     return _act(request, access, run)

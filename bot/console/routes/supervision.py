@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from bot.clock import utcnow
-from bot.console import audit, queries
+from bot.console import audit, canned, queries
 from bot.console.accounts import AccountError, create_staff, update_staff
 from bot.console.auth import ADMIN, ROLES, SUPERVISOR, require_role
 from bot.console.web import render
@@ -105,6 +105,7 @@ def staff_update(
     staff: Admin,
     staff_id: Annotated[int, Path(ge=1, le=queries.MAX_ID)],
     change: Annotated[str, Form()],
+    password: Annotated[str, Form()] = "",
 ) -> Response:
     try:
         with _db(request).session() as session:
@@ -116,8 +117,50 @@ def staff_update(
                 target,
                 by=staff.id,
                 active={"activate": True, "deactivate": False}.get(change),
-                unlock=change == "unlock",
+                password=password if change == "reset_password" else None,
+                reset_totp=change == "reset_totp",
             )
     except AccountError as error:
         return _staff_page(request, staff, str(error))
     return RedirectResponse("/console/staff", status_code=303)
+
+
+# ---- canned replies (admins) --------------------------------------------------------------
+
+
+@router.get("/canned")
+def canned_page(request: Request, staff: Admin, language: str = "en") -> HTMLResponse:
+    return _canned_page(request, staff, language if language in LANGUAGES else "en")
+
+
+def _canned_page(
+    request: Request, staff: Staff, language: str, error: str | None = None
+) -> HTMLResponse:
+    with _db(request).session() as session:
+        rows = canned.replies(session, language)
+    return render(
+        request,
+        "canned.html",
+        staff,
+        status_code=400 if error else 200,
+        rows=rows,
+        language=language,
+        languages=LANGUAGES,
+        error=error,
+    )
+
+
+@router.post("/canned")
+def canned_save(
+    request: Request,
+    staff: Admin,
+    key: Annotated[str, Form()],
+    language: Annotated[str, Form()],
+    text: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        with _db(request).session() as session:
+            canned.save(session, staff.id, key, language, text)
+    except canned.CannedError as error:
+        return _canned_page(request, staff, language if language in LANGUAGES else "en", str(error))
+    return RedirectResponse(f"/console/canned?language={language}", status_code=303)
