@@ -194,11 +194,12 @@ class Sender:
                 expired,
             )
 
-    async def deliver(self, claim: Claim) -> None:
+    async def _prepare(self, claim: Claim) -> tuple[Channel, _Loaded] | None:
+        """Load the message and renew the lease; None when there is nothing to send."""
         loaded = await asyncio.to_thread(self.load, claim)
         if loaded is None:
             log.warning("outbox message %s: claim lost before sending", claim.id)
-            return
+            return None
         channel = self.channels.get(loaded.channel)
         if loaded.unreachable or channel is None or loaded.expired:
             reason = (
@@ -209,13 +210,35 @@ class Sender:
                 else f"channel {loaded.channel} is disabled"
             )
             await self._record_failure(claim, SendError(reason, retryable=False))
-            return
+            return None
         await self.rate.wait(loaded.channel)
         # The last point of no return: only the worker that still holds the row sends it, and
         # the send (bounded by the HTTP timeout) ends well inside the renewed lease.
         if not await asyncio.to_thread(self._renew, claim):
             log.warning("outbox message %s: lease lost to another worker; not sending", claim.id)
+            return None
+        return channel, loaded
+
+    async def _release(self, claim: Claim) -> None:
+        def release() -> None:
+            with self.db.session() as session:
+                values = {"lease_until": None, "attempts": OutboxMessage.attempts - 1}
+                settle(session, OutboxMessage, claim, status=PENDING, **values)
+
+        try:
+            await asyncio.to_thread(release)
+        except Exception:
+            log.warning("could not give outbox message %s back; its lease will expire", claim.id)
+
+    async def deliver(self, claim: Claim) -> None:
+        try:
+            ready = await self._prepare(claim)
+        except Exception:
+            await self._release(claim)  # nothing went out: give it back now, not at lease end
+            raise
+        if ready is None:
             return
+        channel, loaded = ready
         try:
             result = await channel.send(loaded.address, loaded.reply, loaded.tag)
         except SendError as error:
