@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -87,3 +88,8 @@ def is_database_outage(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     )
+
+
+def dialect_insert(session: Session) -> Any:
+    """INSERT with ON CONFLICT for the session's backend (both spell it the same way)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert

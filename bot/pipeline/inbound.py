@@ -7,7 +7,6 @@ import zlib
 from datetime import UTC, datetime
 
 from sqlalchemy import exists, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from bot.channels.base import Channel
@@ -17,7 +16,15 @@ from bot.db.session import Database
 from bot.dialogue.base import Dialogue, Turn
 from bot.messages import Inbound
 from bot.pipeline import outbox, wakeups
-from bot.pipeline.claims import PENDING, WORKING, Claim, claim_one, claimable, settle
+from bot.pipeline.claims import (
+    PENDING,
+    WORKING,
+    Claim,
+    claim_one,
+    claimable,
+    dialect_insert,
+    settle,
+)
 from bot.understanding.base import Parse, Understanding
 
 log = logging.getLogger(__name__)
@@ -52,9 +59,9 @@ def store(session: Session, events: list[Inbound]) -> int:
     ]
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(InboundEvent).on_conflict_do_nothing(index_elements=["channel", "external_id"])
+    stmt = dialect_insert(session)(InboundEvent).on_conflict_do_nothing(
+        index_elements=["channel", "external_id"]
+    )
     connection = session.connection()
     stored = sum(connection.execute(stmt, row).rowcount for row in rows)
     if stored:

@@ -32,6 +32,7 @@ from bot.pipeline.claims import (
     Claim,
     claim_one,
     claimable,
+    dialect_insert,
     is_database_outage,
     renew,
     settle,
@@ -341,16 +342,16 @@ class Sender:
                 _fail_later(session, row)
 
     def _open_breaker(self, session: Session, channel: str, error: str, now: datetime) -> datetime:
-        breaker = session.get(ChannelBreaker, channel, with_for_update=True)
-        trips = (breaker.trips + 1) if breaker else 1
-        pause = min(self.max_breaker_seconds, self.breaker_seconds * 2 ** (trips - 1))
+        # Several sends may be refused at once: the first opens the breaker, the others add to it.
+        stmt = dialect_insert(session)(ChannelBreaker).values(
+            channel=channel, error=error, opened_at=now, retry_at=now, trips=0
+        )
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["channel"]))
+        breaker = session.get_one(ChannelBreaker, channel, with_for_update=True)
+        breaker.trips += 1
+        pause = min(self.max_breaker_seconds, self.breaker_seconds * 2 ** (breaker.trips - 1))
         retry_at = now + timedelta(seconds=pause)
-        if breaker is None:
-            breaker = ChannelBreaker(channel=channel, error=error, opened_at=now, retry_at=retry_at)
-            session.add(breaker)
-            session.flush()
-        else:
-            breaker.error, breaker.retry_at, breaker.trips = error, retry_at, trips
+        breaker.error, breaker.retry_at = error, retry_at
         log.error(
             "channel %s refuses every message (%s): circuit breaker open, replies kept pending, "
             "next try in %.0fs",
