@@ -217,7 +217,7 @@ def outage(args: argparse.Namespace) -> Callable[[Bench], str]:
 def fuzz(args: argparse.Namespace) -> Callable[[Bench], str]:
     def scenario(bench: Bench) -> str:
         good = [messenger_text(f"fuzz-good-{i}", "hello") for i in range(5)]
-        bad = {"sender": {"id": {"x": 1}}, "message": {"mid": "m.bad", "text": "x"}}
+        bad = {"sender": {"id": "fuzz-bad"}, "message": {"text": "no mid"}}
         stamp = messenger_text("fuzz-stamp", "hello")
         stamp["timestamp"] = "yesterday"
         lone = json.dumps(messenger_body(messenger_text("fuzz-lone", "hi X"))).replace(

@@ -223,8 +223,9 @@ def test_an_invalid_token_opens_the_channel_breaker_and_keeps_replies(
 
 def test_a_mixed_batch_stores_and_answers_the_good_items(bot: RunningBot) -> None:
     good = [messenger_text(f"mixed-{i}", "hello") for i in range(5)]
-    bad = {"sender": {"id": {"nested": 1}}, "message": {"mid": "m.bad", "text": "x"}}
-    response = bot.post_messenger(messenger_body(good[0], good[1], bad, *good[2:]))
+    no_mid = {"sender": {"id": "mixed-bad"}, "message": {"text": "no mid"}}
+    odd_sender = {"sender": {"id": {"nested": 1}}, "message": {"mid": "m.bad", "text": "x"}}
+    response = bot.post_messenger(messenger_body(good[0], no_mid, good[1], odd_sender, *good[2:]))
     assert response.status_code == 200
     assert count(bot, InboundEvent) == 5
     answered(bot, [f"mixed-{i}" for i in range(5)], timeout=20)
