@@ -10,11 +10,12 @@ from sqlalchemy import func, select
 
 from bot.channels import build_channels
 from bot.db.models import InboundEvent, OutboxMessage, User
+from bot.db.session import Database
 from bot.dialogue import build_dialogue
 from bot.messages import Inbound, Reply
-from bot.pipeline import inbound, outbox
+from bot.pipeline import inbound, outbox, wakeups
 from bot.pipeline.inbound import Handler, LostClaim
-from bot.pipeline.worker import Supervisor
+from bot.pipeline.worker import Supervisor, Wakeup
 from bot.understanding import build_understanding
 from tests.fixtures.bot import BotFactory, messenger_body, messenger_text, reply_text
 from tests.fixtures.servers import wait_until
@@ -124,3 +125,25 @@ def test_a_reply_that_fails_for_good_takes_the_later_ones_along_then_retry_sends
         wait_until(lambda: len(bot.platforms.messenger("in-order")) == 4)
         texts = [reply_text(r.body) for r in bot.platforms.messenger("in-order")]
         assert texts == ["first", "first", "second", "third"]
+
+
+@pytest.mark.postgres
+async def test_a_notify_in_one_process_wakes_the_listeners_of_another(
+    postgres_available: None,
+) -> None:
+    from tests.fixtures.database import _fresh_postgres
+
+    db = Database(_fresh_postgres())
+    woken = Wakeup()
+    event = woken.new()
+    listener = asyncio.create_task(
+        wakeups.listen(db.url, {wakeups.INBOUND: woken}, lambda: None, every=0.2)
+    )
+    try:
+        await asyncio.sleep(0.5)  # listening
+        with db.session() as session:
+            wakeups.notify(session, wakeups.INBOUND)
+        await asyncio.wait_for(event.wait(), 5)
+    finally:
+        listener.cancel()
+        db.dispose()
