@@ -161,9 +161,12 @@ class Workers:
         """Run another long-lived job (retention, wake-up listener) under the supervisor."""
         self.supervisor.start(name, make, watched)
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = 15.0) -> None:
+        """Stop claiming; let sends in flight finish (a cut send might go out twice)."""
         self.running = False
         await self.supervisor.stop()
+        if self._sends:
+            await asyncio.wait(self._sends, timeout=grace_seconds)
         for task in list(self._sends):
             task.cancel()
         await asyncio.gather(*self._sends, return_exceptions=True)

@@ -43,7 +43,9 @@ async def readyz(request: Request) -> Response:
     limit = settings.READY_MAX_BACKLOG_SECONDS
     ages = (work.get("oldest_inbound_seconds"), work.get("oldest_outbox_seconds"))
     work["stuck"] = bool(work["stalled_loops"]) or any(a is not None and a > limit for a in ages)
-    ready = all(checks.values()) and not work["stuck"]
+    # A web-only process reports stuck work but stays in the load balancer: taking webhooks
+    # down would not get the workers going again.
+    ready = all(checks.values()) and not (work["stuck"] and workers.running)
     return JSONResponse({"ready": ready, **checks, "work": work}, status_code=200 if ready else 503)
 
 
