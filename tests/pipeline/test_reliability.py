@@ -103,12 +103,17 @@ def test_a_35_second_sqlite_lock_stops_nothing(make_bot: BotFactory, sqlite_url:
     _sqlite_lock_then_everything_answered(make_bot, sqlite_url, 35)
 
 
-@pytest.mark.postgres
+ONLY_POSTGRES = pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+
+
+@ONLY_POSTGRES
 def test_terminated_postgres_backends_stop_nothing(make_bot: BotFactory) -> None:
     # Only this run's connections: they carry the schema's name as application_name.
-    from tests.fixtures.database import SCHEMA, _fresh_postgres
+    from tests.fixtures.database import SCHEMA
 
-    with make_bot(DATABASE_URL=_fresh_postgres(), WORKER_MAX_BACKOFF_SECONDS=1.0) as bot:
+    with make_bot(WORKER_MAX_BACKOFF_SECONDS=1.0) as bot:
         acknowledged = post_all(bot, ["pg-before"])
         deadline = time.monotonic() + 3
         i = 0

@@ -33,13 +33,14 @@ def test_app_purges_on_start(database_url: str, make_bot: BotFactory) -> None:
     db.dispose()
 
 
-@pytest.mark.postgres
-def test_one_process_purges_at_a_time_on_postgresql(make_bot: BotFactory) -> None:
-    from tests.fixtures.database import _fresh_postgres
-
-    url = _fresh_postgres()
-    db = Database(url)
-    with make_bot(DATABASE_URL=url) as bot:
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+def test_one_process_purges_at_a_time_on_postgresql(
+    database_url: str, make_bot: BotFactory
+) -> None:
+    db = Database(database_url)
+    with make_bot() as bot:
         with db.session() as other:  # another replica is purging
             other.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PURGE_LOCK})
             assert purge_once(db, bot.settings) is False
