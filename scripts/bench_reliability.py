@@ -10,6 +10,7 @@ do, and prints one line per scenario:
 - outage: the platform answers 503 for --outage seconds with the retry backoff scaled by
   --scale (0.05 s instead of 2 s: 15 s stands for 10 minutes): replies failed, and replies
   delivered after a later one to the same person;
+- hang: eight users' sends hang (past the HTTP timeout); how long five others wait;
 - fuzz: odd bodies (mixed batch, long id, bad timestamp, lone surrogate, deep nesting): status
   codes, and acknowledged messages left unanswered.
 
@@ -214,6 +215,23 @@ def outage(args: argparse.Namespace) -> Callable[[Bench], str]:
     return scenario
 
 
+def hang(args: argparse.Namespace) -> Callable[[Bench], str]:
+    def scenario(bench: Bench) -> str:
+        slow = [f"hang-{i}" for i in range(8)]
+        for user in slow:
+            bench.fake.hang(user, 30)
+            bench.say(user)
+        time.sleep(1)  # their sends are in hand, and hanging
+        others = [f"other-{i}" for i in range(5)]
+        for user in others:
+            bench.say(user)
+        took = wait(lambda: bench.answered(others) == len(others), args.wait)
+        shown = f"{took:.1f}s" if took is not None else f"more than {args.wait:.0f}s"
+        return f"hang: with 8 users whose sends hang, 5 other users answered in {shown}"
+
+    return scenario
+
+
 def fuzz(args: argparse.Namespace) -> Callable[[Bench], str]:
     def scenario(bench: Bench) -> str:
         good = [messenger_text(f"fuzz-good-{i}", "hello") for i in range(5)]
@@ -249,7 +267,7 @@ def fuzz(args: argparse.Namespace) -> Callable[[Bench], str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="sqlite-lock,pg-terminate,outage,fuzz")
+    parser.add_argument("--only", default="sqlite-lock,pg-terminate,outage,hang,fuzz")
     parser.add_argument("--lock", type=float, default=35.0)
     parser.add_argument("--terminate", type=float, default=3.0)
     parser.add_argument("--outage", type=float, default=15.0)
@@ -262,6 +280,7 @@ def main() -> None:
         "sqlite-lock": (sqlite_url, sqlite_lock, {}),
         "pg-terminate": (postgres_url, pg_terminate, {}),
         "outage": (sqlite_url, outage, {"OUTBOX_BACKOFF_SECONDS": 2.0 * args.scale}),
+        "hang": (sqlite_url, hang, {}),
         "fuzz": (postgres_url, fuzz, {}),
     }
     with serve(fake.app()) as fake_url:
