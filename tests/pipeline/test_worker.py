@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from bot.channels import build_channels
 from bot.clock import utcnow
-from bot.db.models import InboundEvent, OutboxMessage, User
+from bot.db.models import ChannelBreaker, InboundEvent, OutboxMessage, User
 from bot.db.session import Database
 from bot.dialogue import build_dialogue
 from bot.messages import Inbound, Reply
@@ -20,7 +20,13 @@ from bot.pipeline.inbound import Handler, LostClaim
 from bot.pipeline.outbox import RateLimit
 from bot.pipeline.worker import Supervisor, Wakeup
 from bot.understanding import build_understanding
-from tests.fixtures.bot import BotFactory, messenger_body, messenger_text, reply_text
+from tests.fixtures.bot import (
+    BotFactory,
+    messenger_body,
+    messenger_text,
+    reply_text,
+    viber_text,
+)
 from tests.fixtures.servers import wait_until
 
 
@@ -171,3 +177,19 @@ async def test_the_rate_limit_spaces_sends_per_channel() -> None:
     await asyncio.gather(*(rate.wait("messenger") for _ in range(11)), rate.wait("viber"))
     # Ten gaps of 50 ms on Messenger; Viber has its own budget.
     assert 0.45 <= time.monotonic() - start < 1.5
+
+
+def test_a_viber_auth_failure_opens_the_viber_breaker(make_bot: BotFactory) -> None:
+    with make_bot(BREAKER_SECONDS=30.0) as bot:
+        bot.platforms.fail_next("/send_message", 200, {"status": 2, "status_message": "bad token"})
+        assert bot.post_viber(viber_text("viber-breaker", "hello")).status_code == 200
+
+        def breaker() -> str | None:
+            with bot.db.sessions() as session:
+                row = session.get(ChannelBreaker, "viber")
+                return row.error if row else None
+
+        assert "bad token" in wait_until(breaker)
+        with bot.db.sessions() as session:
+            statuses = session.scalars(select(OutboxMessage.status)).all()
+        assert statuses and set(statuses) == {"pending"}  # kept, not failed
