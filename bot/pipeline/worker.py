@@ -114,11 +114,15 @@ class Supervisor:
             n for n, h in self.loops.items() if h.watched and now - h.beat > self.stall_seconds
         )
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Cancel every loop; one that will not end in time is left behind, not waited for."""
         self._stopping = True
         for task in self._tasks.values():
             task.cancel()
-        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks.values(), timeout=grace_seconds)
+            for task in stuck:
+                log.error("loop %s did not stop within %.0fs", task.get_name(), grace_seconds)
         self._tasks.clear()
 
 
