@@ -40,6 +40,7 @@ from bot.pipeline.claims import (
 
 log = logging.getLogger(__name__)
 FAILED = "failed"
+RETRY_FOR = timedelta(hours=24)
 
 
 def enqueue(
@@ -116,7 +117,9 @@ def retry_failed(session: Session, since: date | None = None) -> int:
             next_attempt_at=now,
             lease_until=None,
             claim_token=None,
-            expires_at=None,
+            # An operator's decision to send late: a day more of tries (the platform still
+            # refuses what its rules forbid, and that failure is final).
+            expires_at=now + RETRY_FOR,
         )
     )
     if since is not None:
