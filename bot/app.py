@@ -1,4 +1,8 @@
-"""The web application: webhooks, console, health; the workers run in its lifespan."""
+"""The web application: webhooks, console, health; the workers run in its lifespan.
+
+`safestep serve` runs both; `serve --no-workers` only the web; `safestep worker` only the
+workers (with /healthz and /readyz), so each can be scaled on its own.
+"""
 
 from __future__ import annotations
 
@@ -12,15 +16,16 @@ from fastapi import FastAPI
 
 from bot import console
 from bot.channels import build_channels
+from bot.channels.base import Channel
 from bot.clock import Clock, utcnow
 from bot.console import indicators as indicator_page
 from bot.db.session import Database
 from bot.dialogue import build_dialogue
 from bot.dialogue.base import Dialogue
-from bot.pipeline import alerts, retention
+from bot.pipeline import alerts, retention, wakeups
 from bot.pipeline.inbound import Handler
-from bot.pipeline.outbox import Sender
-from bot.pipeline.worker import Workers
+from bot.pipeline.outbox import RateLimit, Sender
+from bot.pipeline.worker import Backoff, Workers
 from bot.settings import Settings, get_settings
 from bot.understanding import build_understanding
 from bot.understanding.base import Understanding
@@ -29,10 +34,72 @@ from bot.web import health, webhooks
 log = logging.getLogger(__name__)
 
 
+def build_workers(
+    settings: Settings,
+    db: Database,
+    channels: dict[str, Channel],
+    understanding: Understanding,
+    dialogue: Dialogue,
+) -> Workers:
+    sender = Sender(
+        db,
+        channels,
+        backoff_seconds=settings.OUTBOX_BACKOFF_SECONDS,
+        max_backoff_seconds=settings.OUTBOX_MAX_BACKOFF_SECONDS,
+        lease_seconds=settings.LEASE_SECONDS,
+        breaker_seconds=settings.BREAKER_SECONDS,
+        max_breaker_seconds=settings.BREAKER_MAX_SECONDS,
+        rate=RateLimit(per_second=settings.CHANNEL_SENDS_PER_SECOND),
+    )
+    return Workers(
+        Handler(db, understanding, dialogue, channels),
+        sender,
+        concurrency=settings.WORKER_CONCURRENCY,
+        poll_seconds=settings.WORKER_POLL_SECONDS,
+        lease_seconds=settings.LEASE_SECONDS,
+        max_sends=settings.OUTBOX_MAX_SENDS,
+        stall_seconds=settings.WORKER_STALL_SECONDS,
+        backoff=Backoff(settings.WORKER_BACKOFF_SECONDS, settings.WORKER_MAX_BACKOFF_SECONDS),
+    )
+
+
+def start_workers(
+    workers: Workers,
+    db: Database,
+    settings: Settings,
+    dialogue: Dialogue,
+    channels: dict[str, Channel],
+    clock: Clock,
+) -> None:
+    """The message loops, the daily purge, the unanswered-urgent-case watch and, on
+    PostgreSQL, the cross-process wake-ups."""
+    workers.start()
+    workers.spawn("retention", lambda: retention.daily(db, settings), watched=False)
+    workers.spawn(
+        "alerts",
+        lambda: alerts.watch(
+            db, dialogue, channels, settings, clock=clock, on_queued=workers.outbox_wakeup.notify
+        ),
+        watched=False,
+    )
+    if db.engine.dialect.name == "postgresql":
+        topics = {wakeups.INBOUND: workers.inbound_wakeup, wakeups.OUTBOX: workers.outbox_wakeup}
+        workers.spawn(
+            "wakeups",
+            lambda: wakeups.listen(
+                db.url,
+                topics,
+                lambda: workers.supervisor.beat("wakeups"),
+                every=settings.WORKER_POLL_SECONDS,
+            ),
+        )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     run_workers: bool = True,
+    web: bool = True,
     understanding: Understanding | None = None,
     dialogue: Dialogue | None = None,
     clock: Clock = utcnow,
@@ -46,33 +113,19 @@ def create_app(
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(max_workers=16, thread_name_prefix="safestep")
         )
-        db = Database(settings.DATABASE_URL)
+        db = Database(
+            settings.DATABASE_URL,
+            pool_size=settings.DB_POOL_SIZE,
+            max_overflow=settings.DB_MAX_OVERFLOW,
+        )
         channels = build_channels(settings)
         nlu = understanding or build_understanding(settings)
         flows = dialogue or build_dialogue(settings)
-        workers = Workers(
-            Handler(db, nlu, flows, channels),
-            Sender(
-                db,
-                channels,
-                max_attempts=settings.OUTBOX_MAX_ATTEMPTS,
-                backoff_seconds=settings.OUTBOX_BACKOFF_SECONDS,
-            ),
-            concurrency=settings.WORKER_CONCURRENCY,
-            poll_seconds=settings.WORKER_POLL_SECONDS,
-            lease_seconds=settings.LEASE_SECONDS,
-        )
+        workers = build_workers(settings, db, channels, nlu, flows)
         app.state.settings, app.state.db, app.state.channels = settings, db, channels
         app.state.understanding, app.state.dialogue, app.state.workers = nlu, flows, workers
         if run_workers:
-            workers.start()
-            workers.spawn(retention.daily(db, settings))
-            workers.spawn(
-                alerts.watch(
-                    db, flows, channels, settings,
-                    clock=clock, on_queued=workers.outbox_wakeup.notify,
-                )
-            )  # fmt: skip
+            start_workers(workers, db, settings, flows, channels, clock)
         try:
             yield
         finally:
@@ -86,8 +139,9 @@ def create_app(
     app = FastAPI(
         title="SafeStep", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
-    app.include_router(webhooks.router)
     app.include_router(health.router)
-    console.install(app, settings)
-    app.include_router(indicator_page.router)
+    if web:
+        app.include_router(webhooks.router)
+        console.install(app, settings)
+        app.include_router(indicator_page.router)
     return app

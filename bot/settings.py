@@ -44,11 +44,25 @@ class Settings(BaseSettings):
     SESSION_SECRET: str = ""
 
     HTTP_TIMEOUT_SECONDS: float = 10.0
-    OUTBOX_MAX_ATTEMPTS: int = 8
-    OUTBOX_BACKOFF_SECONDS: float = 2.0
+    # Delivery: retries back off up to the cap for as long as the reply window is open.
+    OUTBOX_BACKOFF_SECONDS: float = Field(default=2.0, gt=0)
+    OUTBOX_MAX_BACKOFF_SECONDS: float = Field(default=300.0, gt=0)
+    OUTBOX_MAX_SENDS: int = Field(default=64, ge=1)  # sends in flight per process
+    CHANNEL_SENDS_PER_SECOND: float = Field(default=250.0, gt=0)  # per channel and process
+    BREAKER_SECONDS: float = Field(default=30.0, gt=0)
+    BREAKER_MAX_SECONDS: float = Field(default=600.0, gt=0)
+    # Workers: inbound loops per process, and how they recover.
     WORKER_CONCURRENCY: int = Field(default=4, ge=1)
     WORKER_POLL_SECONDS: float = 1.0
-    LEASE_SECONDS: float = 60.0
+    WORKER_BACKOFF_SECONDS: float = Field(default=0.5, gt=0)
+    WORKER_MAX_BACKOFF_SECONDS: float = Field(default=30.0, gt=0)
+    WORKER_STALL_SECONDS: float = Field(default=120.0, gt=0)
+    LEASE_SECONDS: float = Field(default=60.0, gt=0)
+    # /readyz is not ready when the oldest waiting event or due reply is older than this.
+    READY_MAX_BACKLOG_SECONDS: float = Field(default=300.0, gt=0)
+    # PostgreSQL connections per process: replicas × (pool + overflow) must fit the server.
+    DB_POOL_SIZE: int = Field(default=5, ge=1)
+    DB_MAX_OVERFLOW: int = Field(default=5, ge=0)
     CONVERSATION_TIMEOUT_MINUTES: int = 30
     DEFAULT_LANGUAGE: str = "en"
 

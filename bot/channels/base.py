@@ -6,8 +6,10 @@ limits, and sends it. Adding Telegram or WhatsApp means adding a module and regi
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Protocol
 
 import regex
@@ -26,12 +28,24 @@ class SendResult:
 
 
 class SendError(Exception):
-    """A failed send. `retryable` errors go back to the outbox; others are recorded as final."""
+    """A failed send. `retryable` errors go back to the outbox; others are recorded as final.
 
-    def __init__(self, detail: str, *, retryable: bool, unreachable: bool = False) -> None:
+    `channel_down` means the channel itself refuses (revoked token, blocked app): no message
+    can go out until an operator acts, so the channel's circuit breaker opens.
+    """
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        retryable: bool,
+        unreachable: bool = False,
+        channel_down: bool = False,
+    ) -> None:
         super().__init__(detail)
         self.retryable = retryable
         self.unreachable = unreachable
+        self.channel_down = channel_down
 
 
 class Channel(Protocol):
@@ -52,6 +66,12 @@ class Channel(Protocol):
 
     async def send(self, address: str, reply: Reply, tag: str | None = None) -> SendResult:
         """Raise `SendError` when the platform refuses or cannot be reached."""
+        ...
+
+    def reply_deadline(
+        self, last_inbound_at: datetime | None, tag: str | None, now: datetime
+    ) -> datetime:
+        """Until when a reply queued `now` may still go out (and is worth retrying)."""
         ...
 
     async def aclose(self) -> None: ...
@@ -90,3 +110,41 @@ def _piece_showing(pieces: list[str], button: Button) -> int:
             if number in regex.sub(r"\D", "", line):
                 return index
     return len(pieces) - 1
+
+
+# Ids are stored in 128 characters; a longer one is kept as its hash, which dedupes as well.
+ID_LIMIT = 128
+
+
+def storable_id(raw: str) -> str:
+    if len(raw) <= ID_LIMIT:
+        return raw
+    return "sha256:" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def clean_text(value: str) -> str:
+    """A string as the database and the NLU can take it: lone surrogates become U+FFFD, NULs go.
+
+    JSON may carry "\\ud800" on its own; PostgreSQL and UTF-8 encoders refuse it later, so the
+    message would be acknowledged and then lost.
+    """
+    return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace").replace("\x00", "")
+
+
+def platform_id(value: Any, field: str) -> str:
+    """An id sent by the platform: a non-empty string or integer, never an object."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise BadPayload(f"{field} must be a string or a number")
+    text = clean_text(str(value))
+    if not text:
+        raise BadPayload(f"{field} is missing")
+    return text
+
+
+def timestamp_ms(value: Any) -> int | None:
+    """Milliseconds since the epoch, or None for anything else (the time it arrived is used)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not 0 < value < 10**14:  # before 1970 or after the year 5000: not a real timestamp
+        return None
+    return int(value)

@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
-from bot.channels.base import BadPayload, SendError, SendResult, split_reply
+from bot.channels.base import (
+    ID_LIMIT,
+    BadPayload,
+    SendError,
+    SendResult,
+    clean_text,
+    platform_id,
+    split_reply,
+    storable_id,
+    timestamp_ms,
+)
 from bot.channels.text import truncate
 from bot.messages import Inbound, Reply
+
+log = logging.getLogger(__name__)
 
 TEXT_LIMIT = 2000
 TEMPLATE_TEXT_LIMIT = 640
@@ -23,6 +37,13 @@ GET_STARTED = "GET_STARTED"
 # Graph API error codes: (code, subcode or None) -> (retryable, unreachable).
 _RETRYABLE_CODES = {1, 2, 4, 17, 32, 613}
 _UNREACHABLE = {(551, None), (10, 2018278), (100, 2018001), (200, 1545041)}
+# The Page or app itself is refused (invalid or expired token, app blocked for policy): no
+# message can go out until someone acts, whoever it is for.
+_CHANNEL_DOWN = {190, 368}
+
+# Messenger's standard messaging window, and the HUMAN_AGENT tag's longer one.
+RESPONSE_WINDOW = timedelta(hours=24)
+TAG_WINDOWS = {"HUMAN_AGENT": timedelta(days=7)}
 
 
 class Messenger:
@@ -50,14 +71,25 @@ class Messenger:
         if not isinstance(entries, list):
             raise BadPayload("'entry' must be a list")
         events: list[Inbound] = []
-        for entry in entries:
+        rejected: list[str] = []
+        for number, entry in enumerate(entries):
             items = entry.get("messaging", []) if isinstance(entry, dict) else None
             if not isinstance(items, list):
-                raise BadPayload("'entry[].messaging' must be a list")
-            for item in items:
-                event = _parse_item(item)
+                rejected.append(f"entry {number}: 'messaging' must be a list")
+                continue
+            for index, item in enumerate(items):
+                try:
+                    event = _parse_item(item)
+                except BadPayload as exc:
+                    rejected.append(f"entry {number} item {index}: {exc}")
+                    continue
                 if event is not None:
                     events.append(event)
+        if rejected:
+            # The good items are kept and acknowledged; Meta would resend the whole batch.
+            log.warning("messenger batch: %d item(s) dropped: %s", len(rejected), rejected[:5])
+            if not events:
+                raise BadPayload("; ".join(rejected[:3]))
         return events
 
     def fit(self, reply: Reply) -> list[Reply]:
@@ -106,39 +138,51 @@ class Messenger:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    def reply_deadline(
+        self, last_inbound_at: datetime | None, tag: str | None, now: datetime
+    ) -> datetime:
+        return (last_inbound_at or now) + TAG_WINDOWS.get(tag or "", RESPONSE_WINDOW)
+
 
 def _parse_item(item: Any) -> Inbound | None:
+    """One messaging item; `BadPayload` for one that can never be answered."""
     if not isinstance(item, dict) or not isinstance(item.get("sender"), dict):
         raise BadPayload("each messaging item needs a sender")
-    sender = str(item["sender"].get("id", ""))
-    if not sender:
-        raise BadPayload("sender.id is missing")
-    timestamp = item.get("timestamp")
+    sender = platform_id(item["sender"].get("id"), "sender.id")
+    if len(sender) > ID_LIMIT:
+        raise BadPayload("sender.id is too long to reply to")
+    timestamp = timestamp_ms(item.get("timestamp"))
     message = item.get("message")
     if isinstance(message, dict):
         if message.get("is_echo"):
             return None
-        mid = message.get("mid")
-        if not mid:
-            raise BadPayload("message.mid is missing")
-        base = {"channel": "messenger", "external_id": str(mid), "sender": sender}
+        mid = storable_id(platform_id(message.get("mid"), "message.mid"))
+        base = {"channel": "messenger", "external_id": mid, "sender": sender}
         quick = message.get("quick_reply")
-        if isinstance(quick, dict) and quick.get("payload"):
-            return Inbound(**base, kind="payload", payload=str(quick["payload"]))
+        if isinstance(quick, dict) and isinstance(quick.get("payload"), str) and quick["payload"]:
+            return Inbound(**base, kind="payload", payload=clean_text(quick["payload"]))
         if isinstance(message.get("text"), str):
-            return Inbound(**base, kind="text", text=message["text"], timestamp_ms=timestamp)
-        attachments = message.get("attachments") or [{}]
-        kind = attachments[0].get("type", "unknown") if isinstance(attachments[0], dict) else None
+            text = clean_text(message["text"])
+            return Inbound(**base, kind="text", text=text, timestamp_ms=timestamp)
+        attachments = message.get("attachments")
+        first = attachments[0] if isinstance(attachments, list) and attachments else {}
+        kind = first.get("type") if isinstance(first, dict) else None
         if message.get("sticker_id"):
             kind = "sticker"
-        return Inbound(**base, kind="attachment", attachment=str(kind or "unknown"))
+        kind = clean_text(kind) if isinstance(kind, str) else "unknown"
+        return Inbound(**base, kind="attachment", attachment=(kind or "unknown")[:32])
     postback = item.get("postback")
     if isinstance(postback, dict):
-        payload = str(postback.get("payload", ""))
+        raw = postback.get("payload", "")
+        payload = clean_text(raw if isinstance(raw, str) else str(raw)) or ""
         mid = postback.get("mid") or f"postback:{sender}:{timestamp}:{payload}"
         kind = "start" if payload == GET_STARTED else "payload"
         return Inbound(
-            channel="messenger", external_id=str(mid), sender=sender, kind=kind, payload=payload
+            channel="messenger",
+            external_id=storable_id(platform_id(mid, "postback.mid")),
+            sender=sender,
+            kind=kind,
+            payload=payload,
         )
     return None  # delivery, read, reactions, optins: nothing to answer
 
@@ -169,6 +213,8 @@ def _classify(response: httpx.Response) -> SendError:
     error = _json(response).get("error") or {}
     code, subcode = error.get("code"), error.get("error_subcode")
     detail = f"http {response.status_code} code {code}/{subcode}: {error.get('message', '')}"[:500]
+    if code in _CHANNEL_DOWN:
+        return SendError(detail, retryable=True, channel_down=True)
     if response.status_code >= 500 or response.status_code == 429 or code in _RETRYABLE_CODES:
         return SendError(detail, retryable=True)
     unreachable = (code, subcode) in _UNREACHABLE or (code, None) in _UNREACHABLE

@@ -5,11 +5,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
-from bot.channels.base import BadPayload, SendError, SendResult, split_reply
+from bot.channels.base import (
+    ID_LIMIT,
+    BadPayload,
+    SendError,
+    SendResult,
+    clean_text,
+    platform_id,
+    split_reply,
+    storable_id,
+    timestamp_ms,
+)
 from bot.channels.text import truncate
 from bot.messages import Inbound, Reply
 
@@ -24,6 +35,11 @@ EVENT_TYPES = ["delivered", "seen", "failed", "subscribed", "unsubscribed", "con
 
 _RETRYABLE_STATUS = {12}
 _UNREACHABLE_STATUS = {5, 6}
+# invalidAuthToken, publicAccountBlocked, publicAccountNotFound, publicAccountSuspended,
+# webhookNotSet: the bot account itself cannot send, whoever the message is for.
+_CHANNEL_DOWN_STATUS = {2, 7, 8, 9, 10}
+# Viber has no reply window for subscribers; a reply a day late no longer answers anything.
+REPLY_USEFUL_FOR = timedelta(hours=24)
 _DELIVERY_EVENTS = {"delivered", "seen", "failed"}
 _USER_EVENTS = {"subscribed": "subscribed", "unsubscribed": "unsubscribed"}
 
@@ -52,28 +68,24 @@ class Viber:
         if not isinstance(body, dict) or not isinstance(body.get("event"), str):
             raise BadPayload("expected an object with an 'event'")
         event = body["event"]
-        token = body.get("message_token")
         if event == "webhook":
             return []
-        if token is None:
-            raise BadPayload(f"'{event}' without message_token")
-        base = {"channel": "viber", "external_id": str(token)}
+        token = storable_id(platform_id(body.get("message_token"), "message_token"))
+        base = {"channel": "viber", "external_id": token}
         if event in _DELIVERY_EVENTS:
-            return [
-                Inbound(
-                    **base, kind="delivery", sender=str(body.get("user_id", "")), delivery=event
-                )
-            ]
+            sender = clean_text(str(body.get("user_id", "")))
+            return [Inbound(**base, kind="delivery", sender=sender, delivery=event)]
         if event == "conversation_started":
             user = _user(body.get("user"))
             return [
-                Inbound(
-                    **base, kind="start", sender=user["id"], platform_language=user.get("language")
-                )
+                Inbound(**base, kind="start", sender=user["id"], platform_language=user["language"])
             ]
         if event in _USER_EVENTS:
-            sender = body.get("user_id") or _user(body.get("user"))["id"]
-            return [Inbound(**base, kind=_USER_EVENTS[event], sender=str(sender))]
+            if body.get("user_id") is not None:
+                sender = _address(body.get("user_id"))
+            else:
+                sender = _user(body.get("user"))["id"]
+            return [Inbound(**base, kind=_USER_EVENTS[event], sender=sender)]
         if event == "message":
             return [_parse_message(base, body)]
         return []  # client_status and future events: nothing to do
@@ -127,10 +139,12 @@ class Viber:
         if status == 0:
             return SendResult(external_id=str(data.get("message_token")))
         detail = f"status {status}: {data.get('status_message', '')}"[:500]
+        down = status in _CHANNEL_DOWN_STATUS
         raise SendError(
             detail,
-            retryable=status in _RETRYABLE_STATUS,
+            retryable=down or status in _RETRYABLE_STATUS,
             unreachable=status in _UNREACHABLE_STATUS,
+            channel_down=down,
         )
 
     async def set_webhook(self, url: str) -> dict[str, Any]:
@@ -143,11 +157,28 @@ class Viber:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    def reply_deadline(
+        self, last_inbound_at: datetime | None, tag: str | None, now: datetime
+    ) -> datetime:
+        return now + REPLY_USEFUL_FOR
+
+
+def _address(value: Any) -> str:
+    address = platform_id(value, "user id")
+    if len(address) > ID_LIMIT:
+        raise BadPayload("user id is too long to reply to")
+    return address
+
 
 def _user(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict) or not value.get("id"):
+    """The user object with a usable id and language (None when absent or odd)."""
+    if not isinstance(value, dict):
         raise BadPayload("user.id is missing")
-    return value
+    language = value.get("language")
+    return {
+        "id": _address(value.get("id")),
+        "language": clean_text(language)[:16] if isinstance(language, str) else None,
+    }
 
 
 def _parse_message(base: dict[str, str], body: dict[str, Any]) -> Inbound:
@@ -155,10 +186,14 @@ def _parse_message(base: dict[str, str], body: dict[str, Any]) -> Inbound:
     message = body.get("message")
     if not isinstance(message, dict):
         raise BadPayload("message is missing")
-    common = {**base, "sender": str(sender["id"]), "platform_language": sender.get("language")}
+    common = {**base, "sender": sender["id"], "platform_language": sender["language"]}
     text = message.get("text")
     if message.get("type") == "text" and isinstance(text, str):
+        text = clean_text(text)
         if text.startswith(PAYLOAD_PREFIX):
             return Inbound(**common, kind="payload", payload=text.removeprefix(PAYLOAD_PREFIX))
-        return Inbound(**common, kind="text", text=text, timestamp_ms=body.get("timestamp"))
-    return Inbound(**common, kind="attachment", attachment=str(message.get("type", "unknown")))
+        stamp = timestamp_ms(body.get("timestamp"))
+        return Inbound(**common, kind="text", text=text, timestamp_ms=stamp)
+    kind = message.get("type")
+    kind = clean_text(kind) if isinstance(kind, str) else "unknown"
+    return Inbound(**common, kind="attachment", attachment=(kind or "unknown")[:32])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import date
 
 import typer
 
@@ -13,7 +14,9 @@ from bot.settings import get_settings
 app = typer.Typer(no_args_is_help=True, help="SafeStep: safe-migration chatbot.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 viber_app = typer.Typer(no_args_is_help=True, help="Viber bot set-up.")
+outbox_app = typer.Typer(no_args_is_help=True, help="Replies waiting to go out.")
 app.add_typer(db_app, name="db")
+app.add_typer(outbox_app, name="outbox")
 app.add_typer(viber_app, name="viber")
 app.add_typer(nlu.app, name="nlu", help="Train, serve, query and evaluate the NLU model.")
 app.add_typer(flows.app, name="flows", help="Check flows and locales.")
@@ -45,13 +48,53 @@ def serve(
     port: int = typer.Option(8000, help="Port to listen on."),
     workers: bool = typer.Option(True, help="Run the message workers in this process."),
 ) -> None:
-    """The web app alone (webhooks, console); reaches the NLU server at RASA_URL."""
+    """The web app (webhooks, console) and, unless --no-workers, the workers; no migrations."""
     import uvicorn
 
     from bot.app import create_app
 
     _logging()
     uvicorn.run(create_app(run_workers=workers), host=host, port=port, log_config=None)
+
+
+@app.command()
+def worker(
+    host: str = typer.Option("127.0.0.1", help="Interface for /healthz and /readyz."),
+    port: int = typer.Option(8001, help="Port for /healthz and /readyz."),
+) -> None:
+    """The background workers alone (inbound, outbox, daily purge), for scaling apart."""
+    import uvicorn
+
+    from bot.app import create_app
+
+    _logging()
+    app = create_app(run_workers=True, web=False)
+    uvicorn.run(app, host=host, port=port, log_config=None)
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    failed: bool = typer.Option(False, "--failed", help="Re-send replies that failed for good."),
+    since: str | None = typer.Option(None, help="Only replies created on or after YYYY-MM-DD."),
+) -> None:
+    """Give failed replies back to the sender, oldest first (users still reachable only)."""
+    from bot.db.session import Database
+    from bot.pipeline import outbox
+
+    if not failed:
+        raise typer.BadParameter("say which replies: --failed")
+    try:
+        start = date.fromisoformat(since) if since else None
+    except ValueError:
+        raise typer.BadParameter("--since takes a date, YYYY-MM-DD") from None
+    _logging()
+    db = Database(get_settings().DATABASE_URL)
+    try:
+        with db.session() as session:
+            count = outbox.retry_failed(session, start)
+    finally:
+        db.dispose()
+    typer.echo(f"{count} failed repl{'y' if count == 1 else 'ies'} queued again")
 
 
 @app.command()

@@ -13,6 +13,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.channels.base import Channel
+from bot.channels.messenger import RESPONSE_WINDOW, TAG_WINDOWS
 from bot.console import audit
 from bot.console.auth import SUPERVISOR
 from bot.db.models import Case, CaseMessage, CaseNote, Staff, User
@@ -29,8 +30,7 @@ OUTCOMES = (
     "no_response",
 )
 STATUSES = ("open", "pending", "snoozed", "resolved")
-RESPONSE_WINDOW = timedelta(hours=24)
-HUMAN_AGENT_WINDOW = timedelta(days=7)
+HUMAN_AGENT_WINDOW = TAG_WINDOWS["HUMAN_AGENT"]
 MAX_REPLY = 2000
 RESUBMIT_WINDOW = timedelta(seconds=30)  # the same reply again this soon is a double submit
 

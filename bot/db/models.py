@@ -110,6 +110,9 @@ class InboundEvent(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None]
+    # Who holds the lease: finishing the work checks it, so a worker that stalled past its
+    # lease cannot apply an event another worker has taken over.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
@@ -137,11 +140,29 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_until: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    # After this the reply is no longer useful (or allowed): Messenger's reply windows.
+    expires_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     external_id: Mapped[str | None] = mapped_column(String(128))
     delivery: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class ChannelBreaker(Base):
+    """An open circuit breaker: the channel itself refuses (bad token, app blocked).
+
+    Its replies wait, pending, instead of failing one by one; every worker process sees it.
+    """
+
+    __tablename__ = "channel_breakers"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    error: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    retry_at: Mapped[datetime]
+    trips: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class Staff(Base):

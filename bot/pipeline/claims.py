@@ -4,14 +4,22 @@ Inbound events and outbox messages share one life cycle: `pending` → `working`
 → a final status. PostgreSQL skips rows another worker holds (`FOR UPDATE SKIP LOCKED`); SQLite
 has one writer at a time; and the conditional UPDATE makes a claim that lost a race a no-op.
 A worker that dies mid-task loses its lease, and the row becomes claimable again.
+
+Each claim carries a fresh token. Whatever a worker does with a claimed row afterwards is
+conditional on the row still carrying its token, so a worker that stalled past its lease (and
+whose row another worker took over) cannot finish the same work a second time.
 """
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
@@ -19,12 +27,22 @@ from bot.clock import utcnow
 PENDING, WORKING = "pending", "working"
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A row held by one worker: its id and the token that proves the lease is still ours."""
+
+    id: int
+    token: str
+
+
 def claimable(model: Any, now: datetime) -> ColumnElement[bool]:
     """Pending rows, and rows whose worker died holding them."""
     return or_(model.status == PENDING, (model.status == WORKING) & (model.lease_until < now))
 
 
-def claim_one(session: Session, model: Any, candidates: Select, lease_seconds: float) -> int | None:
+def claim_one(
+    session: Session, model: Any, candidates: Select, lease_seconds: float
+) -> Claim | None:
     """Take the first id that `candidates` selects; None when there is none or it was taken."""
     now = utcnow()
     row_id = session.execute(
@@ -32,6 +50,7 @@ def claim_one(session: Session, model: Any, candidates: Select, lease_seconds: f
     ).scalar_one_or_none()
     if row_id is None:
         return None
+    token = secrets.token_hex(16)
     claimed = session.execute(
         update(model)
         .where(model.id == row_id, claimable(model, now))
@@ -39,6 +58,38 @@ def claim_one(session: Session, model: Any, candidates: Select, lease_seconds: f
             status=WORKING,
             lease_until=now + timedelta(seconds=lease_seconds),
             attempts=model.attempts + 1,
+            claim_token=token,
         )
     )
-    return row_id if claimed.rowcount == 1 else None
+    return Claim(row_id, token) if claimed.rowcount == 1 else None
+
+
+def settle(session: Session, model: Any, claim: Claim, **values: Any) -> bool:
+    """Set `values` on the claimed row if this claim still holds it; False when it was lost.
+
+    On PostgreSQL the UPDATE also locks the row until the transaction ends, so a worker that
+    re-claims it meanwhile waits and then finds it no longer claimable.
+    """
+    done = session.execute(
+        update(model)
+        .where(model.id == claim.id, model.claim_token == claim.token, model.status == WORKING)
+        .values(**values)
+    )
+    return done.rowcount == 1
+
+
+def renew(session: Session, model: Any, claim: Claim, lease_seconds: float) -> bool:
+    """Extend the lease before a step that cannot be undone; False when the claim was lost."""
+    return settle(session, model, claim, lease_until=utcnow() + timedelta(seconds=lease_seconds))
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """The database was unreachable or locked: nobody's fault, retry without counting."""
+    return isinstance(exc, OperationalError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+
+
+def dialect_insert(session: Session) -> Any:
+    """INSERT with ON CONFLICT for the session's backend (both spell it the same way)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert

@@ -7,7 +7,6 @@ import zlib
 from datetime import UTC, datetime
 
 from sqlalchemy import exists, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from bot.channels.base import Channel
@@ -16,8 +15,16 @@ from bot.db.models import InboundEvent, OutboxMessage, User
 from bot.db.session import Database
 from bot.dialogue.base import Dialogue, Turn
 from bot.messages import Inbound
-from bot.pipeline import effects, outbox
-from bot.pipeline.claims import PENDING, WORKING, claim_one, claimable
+from bot.pipeline import effects, outbox, wakeups
+from bot.pipeline.claims import (
+    PENDING,
+    WORKING,
+    Claim,
+    claim_one,
+    claimable,
+    dialect_insert,
+    settle,
+)
 from bot.understanding.base import Parse, Understanding
 
 log = logging.getLogger(__name__)
@@ -52,11 +59,14 @@ def store(session: Session, events: list[Inbound]) -> int:
     ]
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(InboundEvent).on_conflict_do_nothing(index_elements=["channel", "external_id"])
+    stmt = dialect_insert(session)(InboundEvent).on_conflict_do_nothing(
+        index_elements=["channel", "external_id"]
+    )
     connection = session.connection()
-    return sum(connection.execute(stmt, row).rowcount for row in rows)
+    stored = sum(connection.execute(stmt, row).rowcount for row in rows)
+    if stored:
+        wakeups.notify(session, wakeups.INBOUND)
+    return stored
 
 
 def record_delivery(session: Session, event: Inbound) -> None:
@@ -70,7 +80,7 @@ def record_delivery(session: Session, event: Inbound) -> None:
     )
 
 
-def claim(db: Database, shards: list[int], lease_seconds: float) -> int | None:
+def claim(db: Database, shards: list[int], lease_seconds: float) -> Claim | None:
     """The oldest unfinished event of a shard, unless an earlier one is still in hand.
 
     That keeps each user's messages in order even with several processes claiming.
@@ -90,6 +100,10 @@ def claim(db: Database, shards: list[int], lease_seconds: float) -> int | None:
         return claim_one(session, InboundEvent, candidates, lease_seconds)
 
 
+class LostClaim(Exception):
+    """The lease ran out and another worker took the event over: this worker's work is void."""
+
+
 class Handler:
     """Turns one stored event into state changes and outbox rows, in one transaction."""
 
@@ -107,57 +121,70 @@ class Handler:
         self.channels = channels
         self.max_attempts = max_attempts
 
-    def load(self, event_id: int) -> Inbound | None:
+    def load(self, claim: Claim) -> Inbound | None:
         with self.db.session() as session:
-            row = session.get(InboundEvent, event_id)
-            return Inbound.from_json(row.payload) if row and row.payload else None
+            row = session.get(InboundEvent, claim.id)
+            if row is None or row.claim_token != claim.token:
+                raise LostClaim(claim.id)
+            return Inbound.from_json(row.payload) if row.payload else None
 
     async def understand(self, event: Inbound) -> Parse | None:
         if event.kind != "text" or not event.text:
             return None
         return await self.understanding.parse(event.text)
 
-    def apply(self, event_id: int, event: Inbound, parse: Parse | None) -> int:
-        """Run the dialogue and store its replies; returns how many outbox rows were written."""
-        with self.db.session() as session:
-            user = _user_for(session, event)
-            written = 0
-            if event.kind in _DIALOGUE_KINDS:
-                turn = Turn(
-                    kind=event.kind,
-                    received_at=_received_at(event),
-                    text=event.text,
-                    payload=event.payload,
-                    attachment=event.attachment,
-                    parse=parse,
-                )
-                response = self.dialogue.respond(session, user, turn)
-                effects.apply(session, response.effects)
-                channel = self.channels.get(event.channel)
-                if channel is not None and response.replies:
-                    written = len(
-                        outbox.enqueue(
-                            session, user, response.replies, channel, inbound_id=event_id
-                        )
-                    )
-            row = session.get_one(InboundEvent, event_id)
-            row.status, row.payload, row.processed_at, row.lease_until = (
-                "done",
-                None,
-                utcnow(),
-                None,
-            )
-            return written
+    def apply(self, claim: Claim, event: Inbound, parse: Parse | None) -> int:
+        """Run the dialogue and store its replies; returns how many outbox rows were written.
 
-    def fail(self, event_id: int, error: str) -> None:
-        """Give the event back for another try, or park it after too many."""
+        The event is marked done first, on condition that this claim still holds it: a worker
+        whose lease ran out rolls back instead of answering the same message twice.
+        """
         with self.db.session() as session:
-            row = session.get_one(InboundEvent, event_id)
-            row.error = error[:1000]
-            row.lease_until = None
-            row.status = "failed" if row.attempts >= self.max_attempts else PENDING
-            if row.status == "failed":
-                log.error("inbound event %s failed for good: %s", event_id, error[:200])
+            done = {"processed_at": utcnow(), "lease_until": None, "payload": None}
+            if not settle(session, InboundEvent, claim, status="done", **done):
+                raise LostClaim(claim.id)
+            user = _user_for(session, event)
+            if event.kind not in _DIALOGUE_KINDS:
+                return 0
+            turn = Turn(
+                kind=event.kind,
+                received_at=_received_at(event),
+                text=event.text,
+                payload=event.payload,
+                attachment=event.attachment,
+                parse=parse,
+            )
+            response = self.dialogue.respond(session, user, turn)
+            effects.apply(session, response.effects)
+            channel = self.channels.get(event.channel)
+            if channel is None or not response.replies:
+                return 0
+            return len(
+                outbox.enqueue(session, user, response.replies, channel, inbound_id=claim.id)
+            )
+
+    def fail(self, claim: Claim, error: str, *, counts: bool = True) -> None:
+        """Give the event back for another try, or park it after too many.
+
+        A failure that is not the event's fault (the database went away) does not count.
+        """
+        with self.db.session() as session:
+            row = session.get(InboundEvent, claim.id)
+            if row is None or row.claim_token != claim.token or row.status != WORKING:
+                return
+            attempts = row.attempts if counts else row.attempts - 1
+            status = "failed" if attempts >= self.max_attempts else PENDING
+            settle(
+                session,
+                InboundEvent,
+                claim,
+                error=error[:1000],
+                lease_until=None,
+                status=status,
+                attempts=attempts,
+            )
+            if status == "failed":
+                log.error("inbound event %s failed for good: %s", claim.id, error[:200])
 
 
 def _user_for(session: Session, event: Inbound) -> User:

@@ -1,29 +1,49 @@
 """The outbox: every reply is stored before it is sent, and sent in order per user.
 
 A message waits while an earlier one to the same user is unsent, so a retried message never
-lets the next one overtake it. Transient failures back off exponentially; permanent ones are
-recorded, and a user the platform says is gone is marked unreachable.
+lets the next one overtake it; when one fails for good, the later ones queued behind it fail
+with it (and `safestep outbox retry --failed` sends them again, in order). Transient failures
+back off exponentially for as long as the reply is still useful: until the channel's reply
+window closes. A channel-level refusal (a revoked token, a blocked app) opens the channel's
+circuit breaker: its replies stay pending until it works again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from datetime import timedelta
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
-from bot.channels.base import Channel, SendError, SendResult
+from bot.channels.base import Channel, SendError, SendResult, storable_id
 from bot.clock import utcnow
-from bot.db.models import OutboxMessage, User
+from bot.db.models import ChannelBreaker, OutboxMessage, User
 from bot.db.session import Database
 from bot.messages import Reply
-from bot.pipeline.claims import PENDING, WORKING, claim_one, claimable
+from bot.pipeline import wakeups
+from bot.pipeline.claims import (
+    PENDING,
+    WORKING,
+    Claim,
+    claim_one,
+    claimable,
+    dialect_insert,
+    is_database_outage,
+    renew,
+    settle,
+)
 from bot.services.crypto import decrypt, encrypt
 
 log = logging.getLogger(__name__)
+FAILED = "failed"
+RETRY_FOR = timedelta(hours=24)
 
 
 # ---- encryption at rest (console security, issue 11) --------------------------------------
@@ -56,6 +76,7 @@ def enqueue(
     inbound_id: int | None = None,
 ) -> list[OutboxMessage]:
     """Store replies, each cut to what the channel accepts, for the sender to deliver."""
+    now = utcnow()
     rows = [
         OutboxMessage(
             user_id=user.id,
@@ -66,17 +87,21 @@ def enqueue(
             inbound_id=inbound_id,
             status=PENDING,
             attempts=0,
-            next_attempt_at=utcnow(),
+            next_attempt_at=now,
+            expires_at=channel.reply_deadline(user.last_inbound_at, tag, now),
         )
         for reply in replies
         for piece in channel.fit(reply)
     ]
     session.add_all(rows)
     session.flush()
+    if rows:
+        wakeups.notify(session, wakeups.OUTBOX)
     return rows
 
 
-def claim(db: Database, lease_seconds: float) -> int | None:
+def claim(db: Database, lease_seconds: float) -> Claim | None:
+    """The next due message of a user with nothing earlier in hand, on a working channel."""
     earlier = aliased(OutboxMessage)
     now = utcnow()
     with db.session() as session:
@@ -85,12 +110,76 @@ def claim(db: Database, lease_seconds: float) -> int | None:
             earlier.id < OutboxMessage.id,
             earlier.status.in_((PENDING, WORKING)),
         )
+        broken = exists().where(
+            ChannelBreaker.channel == OutboxMessage.channel, ChannelBreaker.retry_at > now
+        )
         candidates = (
             select(OutboxMessage.id)
-            .where(claimable(OutboxMessage, now), OutboxMessage.next_attempt_at <= now, ~blocked)
+            .where(
+                claimable(OutboxMessage, now),
+                OutboxMessage.next_attempt_at <= now,
+                ~blocked,
+                ~broken,
+            )
             .order_by(OutboxMessage.id)
         )
         return claim_one(session, OutboxMessage, candidates, lease_seconds)
+
+
+def retry_failed(session: Session, since: date | None = None) -> int:
+    """Give failed replies (to users still reachable) back to the sender, oldest first."""
+    now = utcnow()
+    reachable = select(User.id).where(User.unreachable.is_(False), User.opted_out.is_(False))
+    query = (
+        update(OutboxMessage)
+        .where(OutboxMessage.status == FAILED, OutboxMessage.user_id.in_(reachable))
+        .values(
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            lease_until=None,
+            claim_token=None,
+            # An operator's decision to send late: a day more of tries (the platform still
+            # refuses what its rules forbid, and that failure is final).
+            expires_at=now + RETRY_FOR,
+        )
+    )
+    if since is not None:
+        start = datetime(since.year, since.month, since.day, tzinfo=now.tzinfo)
+        query = query.where(OutboxMessage.created_at >= start)
+    return session.execute(query).rowcount
+
+
+@dataclass
+class RateLimit:
+    """A token bucket per channel: at most `per_second` sends from this process, with bursts.
+
+    Messenger allows 300 Send API calls a second per Page for text; divide the channel's limit
+    by the number of worker processes.
+    """
+
+    per_second: float
+    clock: Callable[[], float] = time.monotonic
+
+    def __post_init__(self) -> None:
+        self._next: dict[str, float] = {}
+
+    async def wait(self, channel: str) -> None:
+        now = self.clock()
+        slot = max(now, self._next.get(channel, now))
+        self._next[channel] = slot + 1 / self.per_second
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    channel: str
+    address: str
+    reply: Reply
+    tag: str | None
+    unreachable: bool
+    expired: bool
 
 
 class Sender:
@@ -99,64 +188,216 @@ class Sender:
         db: Database,
         channels: dict[str, Channel],
         *,
-        max_attempts: int,
         backoff_seconds: float,
+        max_backoff_seconds: float = 300.0,
+        lease_seconds: float = 60.0,
+        breaker_seconds: float = 30.0,
+        max_breaker_seconds: float = 600.0,
+        rate: RateLimit | None = None,
     ) -> None:
         self.db = db
         self.channels = channels
-        self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+        self.lease_seconds = lease_seconds
+        self.breaker_seconds = breaker_seconds
+        self.max_breaker_seconds = max_breaker_seconds
+        self.rate = rate or RateLimit(per_second=250)
 
-    def load(self, message_id: int) -> tuple[str, str, Reply, str | None, bool] | None:
+    def load(self, claim: Claim) -> _Loaded | None:
         with self.db.session() as session:
-            row = session.get(OutboxMessage, message_id)
+            row = session.get(OutboxMessage, claim.id)
             user = session.get(User, row.user_id) if row else None
-            if row is None or user is None:
+            if row is None or user is None or row.claim_token != claim.token:
                 return None
-            return (
+            expired = row.expires_at is not None and row.expires_at <= utcnow()
+            return _Loaded(
                 row.channel,
                 user.address,
                 Reply.from_json(unseal(row.payload)),
                 row.tag,
                 user.unreachable,
+                expired,
             )
 
-    async def deliver(self, message_id: int) -> None:
-        loaded = self.load(message_id)
+    async def _prepare(self, claim: Claim) -> tuple[Channel, _Loaded] | None:
+        """Load the message and renew the lease; None when there is nothing to send."""
+        loaded = await asyncio.to_thread(self.load, claim)
         if loaded is None:
-            return
-        channel_name, address, reply, tag, unreachable = loaded
-        channel = self.channels.get(channel_name)
-        if unreachable or channel is None:
-            reason = "user unreachable" if unreachable else f"channel {channel_name} is disabled"
-            self.record_failure(message_id, SendError(reason, retryable=False))
-            return
+            log.warning("outbox message %s: claim lost before sending", claim.id)
+            return None
+        channel = self.channels.get(loaded.channel)
+        if loaded.unreachable or channel is None or loaded.expired:
+            reason = (
+                "user unreachable"
+                if loaded.unreachable
+                else "the reply window closed"
+                if loaded.expired
+                else f"channel {loaded.channel} is disabled"
+            )
+            await self._record_failure(claim, SendError(reason, retryable=False))
+            return None
+        await self.rate.wait(loaded.channel)
+        # The last point of no return: only the worker that still holds the row sends it, and
+        # the send (bounded by the HTTP timeout) ends well inside the renewed lease.
+        if not await asyncio.to_thread(self._renew, claim):
+            log.warning("outbox message %s: lease lost to another worker; not sending", claim.id)
+            return None
+        return channel, loaded
+
+    async def _release(self, claim: Claim) -> None:
+        def release() -> None:
+            with self.db.session() as session:
+                values = {"lease_until": None, "attempts": OutboxMessage.attempts - 1}
+                settle(session, OutboxMessage, claim, status=PENDING, **values)
+
         try:
-            result = await channel.send(address, reply, tag)
+            await asyncio.to_thread(release)
+        except Exception:
+            log.warning("could not give outbox message %s back; its lease will expire", claim.id)
+
+    async def deliver(self, claim: Claim) -> None:
+        try:
+            ready = await self._prepare(claim)
+        except Exception:
+            await self._release(claim)  # nothing went out: give it back now, not at lease end
+            raise
+        if ready is None:
+            return
+        channel, loaded = ready
+        try:
+            result = await channel.send(loaded.address, loaded.reply, loaded.tag)
         except SendError as error:
-            self.record_failure(message_id, error)
+            await self._record_failure(claim, error)
         else:
-            self.record_success(message_id, result)
+            await self._persist(self.record_success, claim, loaded.channel, result)
 
-    def record_success(self, message_id: int, result: SendResult) -> None:
+    def _renew(self, claim: Claim) -> bool:
         with self.db.session() as session:
-            row = session.get_one(OutboxMessage, message_id)
-            row.status, row.sent_at, row.lease_until = "sent", utcnow(), None
-            row.external_id, row.last_error = result.external_id, None
+            return renew(session, OutboxMessage, claim, self.lease_seconds)
 
-    def record_failure(self, message_id: int, error: SendError) -> None:
-        with self.db.session() as session:
-            row = session.get_one(OutboxMessage, message_id)
-            row.last_error, row.lease_until = str(error), None
-            if error.retryable and row.attempts < self.max_attempts:
-                delay = self.backoff_seconds * 2 ** (row.attempts - 1)
-                row.status, row.next_attempt_at = PENDING, utcnow() + timedelta(seconds=delay)
-                log.warning("send %s failed (%s); retry in %.1fs", message_id, error, delay)
+    async def _record_failure(self, claim: Claim, error: SendError) -> None:
+        await self._persist(self.record_failure, claim, error)
+
+    async def _persist(self, record: Callable[..., None], *args: object) -> None:
+        """Record what the platform said, waiting out a database outage.
+
+        Losing the record of a sent message would send it again once the lease runs out; the
+        claim token keeps a late record from overwriting another worker's.
+        """
+        for attempt in range(1, 1000):
+            try:
+                await asyncio.to_thread(record, *args)
                 return
-            row.status = "failed"
-            log.error("send %s failed for good: %s", message_id, error)
+            except Exception as exc:
+                if not is_database_outage(exc):
+                    raise
+                delay = min(self.max_backoff_seconds, 0.5 * 2 ** min(attempt, 10))
+                log.warning("recording a send failed (%r); again in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+
+    def record_success(self, claim: Claim, channel: str, result: SendResult) -> None:
+        with self.db.session() as session:
+            external_id = storable_id(result.external_id) if result.external_id else None
+            kept = settle(
+                session,
+                OutboxMessage,
+                claim,
+                status="sent",
+                sent_at=utcnow(),
+                lease_until=None,
+                external_id=external_id,
+                last_error=None,
+            )
+            if not kept:
+                log.error("outbox message %s was sent after its lease was lost", claim.id)
+            closed = session.execute(
+                delete(ChannelBreaker).where(ChannelBreaker.channel == channel)
+            )
+            if closed.rowcount:
+                log.warning("channel %s works again: its circuit breaker is closed", channel)
+
+    def record_failure(self, claim: Claim, error: SendError) -> None:
+        with self.db.session() as session:
+            row = session.get_one(OutboxMessage, claim.id)
+            if row.claim_token != claim.token or row.status != WORKING:
+                return
+            now = utcnow()
+            if error.channel_down:
+                retry_at = self._open_breaker(session, row.channel, str(error), now)
+                # Not the message's fault: the attempt does not count.
+                settle(
+                    session,
+                    OutboxMessage,
+                    claim,
+                    status=PENDING,
+                    attempts=row.attempts - 1,
+                    next_attempt_at=retry_at,
+                    lease_until=None,
+                    last_error=str(error),
+                )
+                return
+            delay = min(self.max_backoff_seconds, self.backoff_seconds * 2 ** (row.attempts - 1))
+            retry_at = now + timedelta(seconds=delay)
+            useful = row.expires_at is None or retry_at < row.expires_at
+            if error.retryable and useful:
+                settle(
+                    session,
+                    OutboxMessage,
+                    claim,
+                    status=PENDING,
+                    next_attempt_at=retry_at,
+                    lease_until=None,
+                    last_error=str(error),
+                )
+                log.warning("send %s failed (%s); retry in %.1fs", claim.id, error, delay)
+                return
+            settle(
+                session,
+                OutboxMessage,
+                claim,
+                status=FAILED,
+                lease_until=None,
+                last_error=str(error),
+            )
+            log.error("send %s failed for good: %s", claim.id, error)
             if error.unreachable:
                 _mark_unreachable(session, row.user_id)
+            else:
+                _fail_later(session, row)
+
+    def _open_breaker(self, session: Session, channel: str, error: str, now: datetime) -> datetime:
+        # Several sends may be refused at once: the first opens the breaker, the others add to it.
+        stmt = dialect_insert(session)(ChannelBreaker).values(
+            channel=channel, error=error, opened_at=now, retry_at=now, trips=0
+        )
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["channel"]))
+        breaker = session.get_one(ChannelBreaker, channel, with_for_update=True)
+        breaker.trips += 1
+        pause = min(self.max_breaker_seconds, self.breaker_seconds * 2 ** (breaker.trips - 1))
+        retry_at = now + timedelta(seconds=pause)
+        breaker.error, breaker.retry_at = error, retry_at
+        log.error(
+            "channel %s refuses every message (%s): circuit breaker open, replies kept pending, "
+            "next try in %.0fs",
+            channel,
+            error,
+            pause,
+        )
+        return retry_at
+
+
+def _fail_later(session: Session, row: OutboxMessage) -> None:
+    """Replies queued behind one that failed for good go with it, never ahead of it."""
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.user_id == row.user_id,
+            OutboxMessage.id > row.id,
+            OutboxMessage.status == PENDING,
+        )
+        .values(status=FAILED, last_error=f"an earlier reply ({row.id}) failed")
+    )
 
 
 def _mark_unreachable(session: Session, user_id: int) -> None:
@@ -165,5 +406,5 @@ def _mark_unreachable(session: Session, user_id: int) -> None:
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.user_id == user_id, OutboxMessage.status == PENDING)
-        .values(status="failed", last_error="user unreachable")
+        .values(status=FAILED, last_error="user unreachable")
     )

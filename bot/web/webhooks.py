@@ -73,9 +73,16 @@ async def _receive(request: Request, name: str) -> list[Inbound]:
         raise Refused(403, "bad signature")
     try:
         data = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested beyond reason
+        raise Refused(400, "bad payload: not JSON we can read") from None
+    try:
         return channel.parse(data)
-    except (ValueError, BadPayload) as exc:
+    except BadPayload as exc:
         raise Refused(400, f"bad payload: {exc}") from None
+    except (TypeError, AttributeError, KeyError, ValueError, RecursionError):
+        # JSON of a shape no platform sends: refuse it, never a 500 the platform would retry.
+        log.warning("%s webhook with a body of an unexpected shape", name, exc_info=True)
+        raise Refused(400, "bad payload: unexpected shape") from None
 
 
 async def _read_body(request: Request) -> bytes:

@@ -11,7 +11,18 @@ def test_healthz_answers_while_nlu_is_down_and_readyz_says_what_is_missing(
     assert bot.client.get(f"{bot.url}/healthz").json() == {"status": "ok"}
     ready = bot.client.get(f"{bot.url}/readyz")
     assert ready.status_code == 503
-    assert ready.json() == {"ready": False, "database": True, "nlu": False}
+    assert ready.json() == {
+        "ready": False,
+        "database": True,
+        "nlu": False,
+        "work": {
+            "oldest_inbound_seconds": None,
+            "oldest_outbox_seconds": None,
+            "open_breakers": {},
+            "stalled_loops": [],
+            "stuck": False,
+        },
+    }
 
 
 def test_metrics_need_the_token_and_the_api_map_is_not_served(make_bot: BotFactory) -> None:
