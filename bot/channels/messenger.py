@@ -11,7 +11,7 @@ import httpx
 
 from bot.channels.base import BadPayload, SendError, SendResult, split_reply
 from bot.channels.text import truncate
-from bot.messages import Inbound, Reply
+from bot.messages import Inbound, InboundKind, Reply
 
 TEXT_LIMIT = 2000
 TEMPLATE_TEXT_LIMIT = 640
@@ -65,8 +65,8 @@ class Messenger:
 
     def render(self, address: str, reply: Reply, tag: str | None = None) -> dict[str, Any]:
         message: dict[str, Any] = {"text": reply.text}
-        buttons = [_button(b.title, b.kind, b.value) for b in reply.buttons]
-        buttons = [b for b in buttons if b is not None][:MAX_BUTTONS]
+        rendered = (_button(b.title, b.kind, b.value) for b in reply.buttons)
+        buttons = [b for b in rendered if b is not None][:MAX_BUTTONS]
         if buttons:
             message = {
                 "attachment": {
@@ -121,7 +121,7 @@ def _parse_item(item: Any) -> Inbound | None:
         mid = message.get("mid")
         if not mid:
             raise BadPayload("message.mid is missing")
-        base = {"channel": "messenger", "external_id": str(mid), "sender": sender}
+        base: dict[str, Any] = {"channel": "messenger", "external_id": str(mid), "sender": sender}
         quick = message.get("quick_reply")
         if isinstance(quick, dict) and quick.get("payload"):
             return Inbound(**base, kind="payload", payload=str(quick["payload"]))
@@ -136,9 +136,9 @@ def _parse_item(item: Any) -> Inbound | None:
     if isinstance(postback, dict):
         payload = str(postback.get("payload", ""))
         mid = postback.get("mid") or f"postback:{sender}:{timestamp}:{payload}"
-        kind = "start" if payload == GET_STARTED else "payload"
+        started: InboundKind = "start" if payload == GET_STARTED else "payload"
         return Inbound(
-            channel="messenger", external_id=str(mid), sender=sender, kind=kind, payload=payload
+            channel="messenger", external_id=str(mid), sender=sender, kind=started, payload=payload
         )
     return None  # delivery, read, reactions, optins: nothing to answer
 

@@ -11,7 +11,7 @@ import httpx
 
 from bot.channels.base import BadPayload, SendError, SendResult, split_reply
 from bot.channels.text import truncate
-from bot.messages import Inbound, Reply
+from bot.messages import Inbound, InboundKind, Reply
 
 TEXT_LIMIT = 7000
 TITLE_LIMIT = 20
@@ -24,7 +24,7 @@ EVENT_TYPES = ["delivered", "seen", "failed", "subscribed", "unsubscribed", "con
 _RETRYABLE_STATUS = {12}
 _UNREACHABLE_STATUS = {5, 6}
 _DELIVERY_EVENTS = {"delivered", "seen", "failed"}
-_USER_EVENTS = {"subscribed": "subscribed", "unsubscribed": "unsubscribed"}
+_USER_EVENTS: dict[str, InboundKind] = {"subscribed": "subscribed", "unsubscribed": "unsubscribed"}
 
 
 class Viber:
@@ -56,7 +56,7 @@ class Viber:
             return []
         if token is None:
             raise BadPayload(f"'{event}' without message_token")
-        base = {"channel": "viber", "external_id": str(token)}
+        base: dict[str, Any] = {"channel": "viber", "external_id": str(token)}
         if event in _DELIVERY_EVENTS:
             return [
                 Inbound(
@@ -148,7 +148,7 @@ def _user(value: Any) -> dict[str, Any]:
     return value
 
 
-def _parse_message(base: dict[str, str], body: dict[str, Any]) -> Inbound:
+def _parse_message(base: dict[str, Any], body: dict[str, Any]) -> Inbound:
     sender = _user(body.get("sender"))
     message = body.get("message")
     if not isinstance(message, dict):
