@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -50,15 +51,24 @@ def _compose() -> dict:
     return yaml.safe_load((ROOT / "compose.yaml").read_text())
 
 
-def _image_env() -> dict[str, str]:
-    """The bot image's ENV lines (ENVIRONMENT=production among them), PATH aside."""
+def _stage(name: str) -> tuple[dict[str, str], list[str]]:
+    """One Dockerfile stage's ENV values and RUN commands (line continuations joined)."""
     env: dict[str, str] = {}
+    runs: list[str] = []
     stage = ""
     for line in (ROOT / "Dockerfile").read_text().replace("\\\n", " ").splitlines():
         if line.startswith("FROM "):
             stage = line.split()[-1]
-        elif stage == "bot" and line.startswith("ENV "):
+        elif stage == name and line.startswith("ENV "):
             env.update(pair.split("=", 1) for pair in line.split()[1:])
+        elif stage == name and line.startswith("RUN "):
+            runs.append(line.removeprefix("RUN "))
+    return env, runs
+
+
+def _image_env() -> dict[str, str]:
+    """The bot image's ENV (ENVIRONMENT=production among them), PATH aside."""
+    env = _stage("bot")[0]
     env.pop("PATH", None)
     return env
 
@@ -85,21 +95,19 @@ def image_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("image")
     source, venv = base / "src", base / "venv"
     _repository_files(source)
-    uv = Path(sys.executable).with_name("uv")
+    build_env, runs = _stage("build")
     env = {
         **os.environ,
-        "UV_PYTHON_DOWNLOADS": "never",
+        **build_env,
         "UV_PYTHON": sys.executable,
         "UV_PROJECT_ENVIRONMENT": str(venv),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",  # this uv
     }
-    for args in (["--no-install-project"], ["--no-editable"]):
-        subprocess.run(
-            [str(uv), "sync", "--frozen", "--no-dev", *args],
-            cwd=source,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+    syncs = [shlex.split(run) for run in runs if "uv sync" in run]
+    assert len(syncs) == 2, runs  # dependencies, then the project as a wheel
+    for command in syncs:
+        args = [arg for arg in command if not arg.startswith("--mount=")]
+        subprocess.run(args, cwd=source, env=env, check=True, capture_output=True)
     shutil.rmtree(source)  # the installed bot may not lean on the source tree
     return venv
 
