@@ -12,11 +12,12 @@ from fastapi import FastAPI
 
 from bot import console
 from bot.channels import build_channels
+from bot.clock import Clock, utcnow
 from bot.console import indicators as indicator_page
 from bot.db.session import Database
 from bot.dialogue import build_dialogue
 from bot.dialogue.base import Dialogue
-from bot.pipeline import retention
+from bot.pipeline import alerts, retention
 from bot.pipeline.inbound import Handler
 from bot.pipeline.outbox import Sender
 from bot.pipeline.worker import Workers
@@ -34,6 +35,7 @@ def create_app(
     run_workers: bool = True,
     understanding: Understanding | None = None,
     dialogue: Dialogue | None = None,
+    clock: Clock = utcnow,
 ) -> FastAPI:
     settings = settings or get_settings()
 
@@ -65,6 +67,12 @@ def create_app(
         if run_workers:
             workers.start()
             workers.spawn(retention.daily(db, settings))
+            workers.spawn(
+                alerts.watch(
+                    db, flows, channels, settings,
+                    clock=clock, on_queued=workers.outbox_wakeup.notify,
+                )
+            )  # fmt: skip
         try:
             yield
         finally:

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # ROOT is re-exported: flows, locales, data and migrations are found from it.
 from bot.resources import ROOT as ROOT
 from bot.resources import VAR
+from bot.services.hours import HotlineHours
 
 DEFAULT_GRAPH_URL = "https://graph.facebook.com/v21.0"
 DEFAULT_VIBER_URL = "https://chatapi.viber.com/pa"
@@ -70,6 +71,10 @@ class Settings(BaseSettings):
     CONSOLE_LOCKOUT_MINUTES: int = Field(default=15, ge=1)
     CONSOLE_SESSION_HOURS: int = Field(default=12, ge=1)
     CONSOLE_POLL_SECONDS: float = Field(default=3.0, gt=0)
+    # The person's side of a hand-over (see .env.example and bot/services/hours.py).
+    HOTLINE_HOURS: HotlineHours = Field(default_factory=dict)
+    HANDOVER_ACK_MINUTES: int = Field(default=5, ge=1)
+    HANDOVER_CHECK_SECONDS: float = Field(default=30.0, gt=0)
     # None: Secure cookies in production only (local runs and tests use plain http on loopback).
     SESSION_COOKIE_SECURE: bool | None = None
 

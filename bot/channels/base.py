@@ -10,8 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+import regex
+
 from bot.channels.text import split
-from bot.messages import Inbound, Reply
+from bot.messages import Button, Inbound, Reply
 
 
 class BadPayload(ValueError):
@@ -55,16 +57,36 @@ class Channel(Protocol):
     async def aclose(self) -> None: ...
 
 
-def split_reply(reply: Reply, limit: int, tail_limit: int | None = None) -> list[Reply]:
-    """Split a long reply at sentence ends; choices and buttons ride on the last piece.
+def split_reply(
+    reply: Reply, limit: int, tail_limit: int | None = None, max_buttons: int | None = None
+) -> list[Reply]:
+    """Split a long reply between paragraphs and lines; choices ride on the last piece, and
+    each call button on the piece that shows its number.
 
-    `tail_limit` is a tighter limit for a last piece that carries buttons (a template).
+    `tail_limit` is a tighter limit for a piece that carries buttons (a template): with
+    buttons, every piece keeps to it, so a button can sit with its number wherever it is.
     """
-    tail = tail_limit if (tail_limit and reply.buttons) else limit
-    pieces = split(reply.text, limit)
-    if len(pieces[-1]) > tail:
-        pieces[-1:] = split(pieces[-1], tail)
+    pieces = split(reply.text, tail_limit if (tail_limit and reply.buttons) else limit)
     if len(pieces) == 1:
         return [reply]
-    head = [Reply(text=p, meta=reply.meta) for p in pieces[:-1]]
-    return [*head, replace(reply, text=pieces[-1])]
+    placed: list[list[Button]] = [[] for _ in pieces]
+    for button in reply.buttons:
+        placed[_piece_showing(pieces, button)].append(button)
+    out = [
+        Reply(text=text, buttons=tuple(buttons[:max_buttons]), meta=reply.meta)
+        for text, buttons in zip(pieces, placed, strict=True)
+    ]
+    out[-1] = replace(out[-1], choices=reply.choices)
+    return out
+
+
+def _piece_showing(pieces: list[str], button: Button) -> int:
+    """The piece whose text shows the button's number (the last piece when none does)."""
+    number = regex.sub(r"\D", "", button.title) or regex.sub(r"\D", "", button.value)
+    if button.kind != "call" or not number:
+        return len(pieces) - 1
+    for index, text in enumerate(pieces):
+        for line in text.splitlines():
+            if number in regex.sub(r"\D", "", line):
+                return index
+    return len(pieces) - 1

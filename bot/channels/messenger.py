@@ -61,7 +61,7 @@ class Messenger:
         return events
 
     def fit(self, reply: Reply) -> list[Reply]:
-        return split_reply(reply, TEXT_LIMIT, TEMPLATE_TEXT_LIMIT)
+        return split_reply(reply, TEXT_LIMIT, TEMPLATE_TEXT_LIMIT, MAX_BUTTONS)
 
     def render(self, address: str, reply: Reply, tag: str | None = None) -> dict[str, Any]:
         message: dict[str, Any] = {"text": reply.text}

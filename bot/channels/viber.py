@@ -14,6 +14,7 @@ from bot.channels.text import truncate
 from bot.messages import Inbound, InboundKind, Reply
 
 TEXT_LIMIT = 7000
+MAX_KEYBOARD = 24  # buttons in one keyboard
 TITLE_LIMIT = 20
 # Keyboard taps come back as ordinary text messages; this prefix tells them from typing.
 PAYLOAD_PREFIX = "#ss:"
@@ -106,7 +107,8 @@ class Viber:
             if b.kind == "url"
         ]
         if buttons:
-            body["keyboard"] = {"Type": "keyboard", "DefaultHeight": False, "Buttons": buttons}
+            keyboard = buttons[:MAX_KEYBOARD]
+            body["keyboard"] = {"Type": "keyboard", "DefaultHeight": False, "Buttons": keyboard}
             body["min_api_version"] = MIN_API_VERSION
         return body
 

@@ -7,7 +7,7 @@ import logging
 
 import typer
 
-from bot.cli import flows, nlu, registry, report, staff
+from bot.cli import flows, locales, nlu, registry, report, staff
 from bot.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, help="SafeStep: safe-migration chatbot.")
@@ -17,6 +17,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(viber_app, name="viber")
 app.add_typer(nlu.app, name="nlu", help="Train, serve, query and evaluate the NLU model.")
 app.add_typer(flows.app, name="flows", help="Check flows and locales.")
+app.add_typer(locales.app, name="locales", help="Export and import translations (PO).")
 app.add_typer(registry.app, name="registry", help="Import agency and hotline lists.")
 app.add_typer(staff.app, name="staff", help="Console accounts.")
 app.add_typer(report.app, name="report", help="Programme indicators.")

@@ -6,8 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import select
 
+from bot.clock import utcnow
+from bot.db.models import Hotline
 from bot.db.session import Database
+from bot.services import coverage
 from bot.services.imports import (
     ImportFailed,
     apply_agencies,
@@ -84,3 +88,27 @@ def import_hotlines(
         db.dispose()
     countries = ", ".join(sorted({row["country"] for row in rows}))
     typer.echo(f"imported {count} hotlines ({countries})")
+
+
+@app.command("coverage")
+def show_coverage(
+    stale_months: int = typer.Option(12, help="Rows retrieved longer ago than this are stale."),
+) -> None:
+    """Destination × purpose × language table of the hotline directory, weak cells marked.
+
+    Marks: GAP (no row), unverified (known but not shown to users), stale, low (confidence
+    L or L-M), no-url (no source address). Exits 1 when a destination lacks an emergency
+    number or a worker/anti-trafficking line.
+    """
+    db = Database(get_settings().DATABASE_URL)
+    try:
+        with db.session() as session:
+            cells = coverage.table(session.scalars(select(Hotline)), utcnow().date(), stale_months)
+    finally:
+        db.dispose()
+    typer.echo(coverage.render(cells))
+    missing = coverage.missing_essentials(cells)
+    for line in missing:
+        typer.echo(f"MISSING {line}", err=True)
+    if missing:
+        raise typer.Exit(1)

@@ -182,6 +182,10 @@ class Case(Base):
     waiting_since: Mapped[datetime | None] = mapped_column(default=utcnow)
     first_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    # The person's side of the hand-over (issue 11): when the bot last told them a person
+    # will answer, and when supervisors were last alerted that nobody had.
+    acked_at: Mapped[datetime | None]
+    alerted_at: Mapped[datetime | None]
 
     messages: Mapped[list[CaseMessage]] = relationship(
         back_populates="case", order_by="CaseMessage.id", cascade="all, delete-orphan"
@@ -203,6 +207,24 @@ class CaseMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     case: Mapped[Case] = relationship(back_populates="messages")
+
+
+class Alert(Base):
+    """Something supervisors must see: an urgent case nobody answered in time.
+
+    The console lists unacknowledged alerts; `acknowledged_*` records who saw one. No text.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_open", "acknowledged_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # "urgent_unanswered"
+    case_id: Mapped[int] = mapped_column(Id, ForeignKey("cases.id", ondelete="CASCADE"))
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[int | None] = mapped_column(Id, ForeignKey("staff.id"))
 
 
 class CaseNote(Base):
@@ -269,6 +291,13 @@ class Hotline(Base):
     source: Mapped[str] = mapped_column(String(512))
     verified: Mapped[date | None] = mapped_column(Date)
     confidence: Mapped[str | None] = mapped_column(String(8))
+    # The corridor directory: whose embassy, which district, where and when it was found, and
+    # whether users may see it ("unverified" rows are for staff and coverage only).
+    serves: Mapped[str | None] = mapped_column(String(2))
+    area: Mapped[str | None] = mapped_column(String(128))
+    source_url: Mapped[str | None] = mapped_column(String(512))
+    retrieved: Mapped[date | None] = mapped_column(Date)
+    listing: Mapped[str] = mapped_column(String(16), default="public", server_default="public")
 
 
 class PseudonymKey(Base):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.dialogue.engine import Engine
 from bot.dialogue.flows import load
 from bot.dialogue.i18n import Translator
+from bot.services.handover import Team
 from bot.settings import Settings
 
 
@@ -18,4 +21,5 @@ def build_dialogue(settings: Settings) -> Engine:
         Translator(),
         timeout_minutes=settings.CONVERSATION_TIMEOUT_MINUTES,
         default_language=settings.DEFAULT_LANGUAGE,
+        team=Team(settings.HOTLINE_HOURS, timedelta(minutes=settings.HANDOVER_ACK_MINUTES)),
     )

@@ -8,9 +8,10 @@ so `safestep flows check` can verify flows against it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -24,17 +25,24 @@ from bot.dialogue.flows import payload_of
 from bot.dialogue.i18n import FALLBACK, Translator
 from bot.messages import Button, Choice
 from bot.services import hotlines, privacy, registries
+from bot.services.handover import Team, expected_wait
+from bot.services.hours import DAYS
 from bot.services.pseudonyms import current_key, live_keys
 
 # Where a person writing this language most likely got their licence list from.
 LANGUAGE_ORIGIN = {"my": "MM", "km": "KH", "bn": "BD"}
 TITLE_LIMIT = 20
 MAX_CALL_BUTTONS = 3
+# Where in-person advice is listed, and how many places one answer names.
+ADVICE_ORIGINS = ("MM", "KH", "BD")
+MAX_PLACES = 3
+# Organization names are cut in urgent replies so every line fits one button template.
+ORGANIZATION_LIMIT = 60
 # Completed interactions before the optional (and only) demographic question.
 DEMOGRAPHICS_AFTER = 3
 SEXES = ("female", "male", "other", "not_stated")
 # Languages a hotline may answer in that the locales can name.
-SPOKEN = ("th", "en", "my", "km", "bn", "ms", "tl")
+SPOKEN = ("th", "en", "my", "km", "bn", "ms", "tl", "ar", "zh", "ja", "ko", "id", "vi")
 
 
 @dataclass
@@ -43,8 +51,14 @@ class ActionContext:
     user: User
     slots: dict[str, Any]
     language: str
-    today: date
+    now: datetime
     t: Translator
+    team: Team = field(default_factory=Team)
+    text: str = ""  # this turn's normalized text, for actions that read it (never stored)
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
 
 
 @dataclass
@@ -164,9 +178,9 @@ def _hotline_lines(ctx: ActionContext, rows: list[Hotline]) -> Outcome:
     return Outcome("found", values, buttons=buttons)
 
 
-def _country_name(ctx: ActionContext) -> str:
+def _country_name(ctx: ActionContext, code: str | None = None) -> str:
     """The country in the user's language; a country the locales do not name shows its code."""
-    code = str(ctx.slots.get("country") or "")
+    code = code if code is not None else str(ctx.slots.get("country") or "")
     key = f"country.{code}"
     return ctx.t(key, ctx.language) if ctx.t.has(key, FALLBACK) else code or "—"
 
@@ -175,10 +189,11 @@ def hotline_lookup(ctx: ActionContext) -> Outcome:
     country = str(ctx.slots.get("country") or "")
     purpose = str(ctx.slots.get("purpose") or "all")
     wanted = hotlines.PURPOSES if purpose not in hotlines.PURPOSES else (purpose,)
-    rows = hotlines.find(ctx.session, country, wanted)
+    origin = _origin(ctx)
+    rows = hotlines.find(ctx.session, country, wanted, origin=origin)
     if rows:
         return _hotline_lines(ctx, rows)
-    rows = hotlines.find(ctx.session, country)
+    rows = hotlines.find(ctx.session, country, origin=origin)
     if rows:
         outcome = _hotline_lines(ctx, rows)
         outcome.name = "others"
@@ -186,14 +201,91 @@ def hotline_lookup(ctx: ActionContext) -> Outcome:
     return Outcome("none", {"country_name": _country_name(ctx)})
 
 
+def _origin(ctx: ActionContext) -> str | None:
+    """Where the person comes from: as they said it, else guessed from the language they read."""
+    stated = str(ctx.slots.get("origin") or "")
+    return stated if len(stated) == 2 else LANGUAGE_ORIGIN.get(ctx.language)
+
+
+def _urgent_rows(ctx: ActionContext, country: str) -> list[Hotline]:
+    """Who to call, in order: the police, the worker line they can speak to, their embassy,
+    their home country's line from abroad. Each at most once; none that users may not see."""
+    session, origin = ctx.session, _origin(ctx)
+    picked = hotlines.find(session, country, ("emergency",))[:1]
+    worker = hotlines.find(session, country, (*hotlines.WORKER_PURPOSES, "migrant_support"))
+    best = hotlines.best_for(worker, ctx.language)
+    picked += [best] if best else []
+    if origin and origin != country:
+        picked += hotlines.find(session, country, ("embassy",), origin=origin)[:1]
+        picked += hotlines.find(session, origin, ("from_abroad",))[:1]
+    # At home, or origin unknown: the other urgent lines fill the call buttons.
+    others = [
+        h for h in hotlines.find(session, country, hotlines.URGENT_PURPOSES) if h not in picked
+    ]
+    return picked + others[: max(0, MAX_CALL_BUTTONS - len(picked))]
+
+
+def _urgent_outcome(ctx: ActionContext, rows: list[Hotline]) -> Outcome:
+    """Short lines that fit one Messenger button template (≤ 640 characters, 3 buttons)."""
+    t, lang = ctx.t, ctx.language
+    lines = [
+        t(
+            "directory.urgent_line",
+            lang,
+            number=row.number,
+            label=t(f"directory.label.{row.purpose}", lang),
+            organization=truncate(row.organization, ORGANIZATION_LIMIT),
+        )
+        for row in rows
+    ]
+    if any(row.verified is None for row in rows):
+        lines.append(t("directory.unconfirmed", lang))
+    buttons = [
+        Button(
+            truncate(f"📞 {row.number}", TITLE_LIMIT),
+            "call",
+            hotlines.dial_value(row.number, row.country),
+        )
+        for row in rows[:MAX_CALL_BUTTONS]
+    ]
+    values = {"lines": "\n".join(lines), "country_name": _country_name(ctx)}
+    return Outcome("found", values, buttons=buttons)
+
+
 def urgent_numbers(ctx: ActionContext) -> Outcome:
-    """Emergency and anti-trafficking numbers first; any number for the country otherwise."""
+    """Never "no number" for a known country: police, worker line, embassy, home line."""
     country = str(ctx.slots.get("country") or "")
-    rows = hotlines.find(ctx.session, country, hotlines.URGENT_PURPOSES)
-    rows = rows or hotlines.find(ctx.session, country)
+    rows = _urgent_rows(ctx, country) if country else []
+    rows = rows or hotlines.find(ctx.session, country)[:MAX_CALL_BUTTONS]
+    if not rows:
+        return home_numbers(ctx)
+    return _urgent_outcome(ctx, rows)
+
+
+def home_numbers(ctx: ActionContext) -> Outcome:
+    """Country unknown: the home country's line that answers calls from abroad."""
+    origin = _origin(ctx)
+    rows = hotlines.find(ctx.session, origin, ("from_abroad",))[:1] if origin else []
     if not rows:
         return Outcome("none", {"country_name": _country_name(ctx)})
-    return _hotline_lines(ctx, rows)
+    return _urgent_outcome(ctx, rows)
+
+
+def advice_lookup(ctx: ActionContext) -> Outcome:
+    """In-person advice before leaving, nearest to the district or township the person named."""
+    origin = _origin(ctx)
+    origins = tuple(dict.fromkeys([*([origin] if origin else []), *ADVICE_ORIGINS]))
+    rows = hotlines.near(ctx.session, str(ctx.slots.get("place") or ""), origins)
+    if rows:
+        lines = [
+            ctx.t("advice.line", ctx.language, organization=row.organization,
+                  place=hotlines.areas(row)[0], source=row.source)
+            for row in rows[:MAX_PLACES]
+        ]  # fmt: skip
+        return Outcome("found", {"lines": "\n\n".join(lines), "origin": rows[0].country})
+    known = hotlines.find_in(ctx.session, origins[:1] or ADVICE_ORIGINS, (hotlines.IN_PERSON,))
+    places = ", ".join(dict.fromkeys(hotlines.areas(row)[0] for row in known)) or "—"
+    return Outcome("none", {"places": places, "origin": origin or "unknown"})
 
 
 def delete_data(ctx: ActionContext, *, reason: str) -> Outcome:
@@ -246,10 +338,48 @@ def save_sex(ctx: ActionContext) -> Outcome:
     return Outcome("done")
 
 
+def team_status(ctx: ActionContext) -> Outcome:
+    """Whether the hotline team is at work now: the expected wait, or when they are back."""
+    t, lang = ctx.t, ctx.language
+    schedule = ctx.team.schedule(lang)
+    values = {"expect": "", "team_hours": "", "next_open": ""}
+
+    def day(number: int) -> str:
+        return t(f"handover.day.{DAYS[number]}", lang)
+
+    if schedule is not None:
+        values["team_hours"] = schedule.describe(ctx.now, day, t("handover.every_day", lang))
+        if not schedule.is_open(ctx.now):
+            back = schedule.next_opening(ctx.now)
+            offset = schedule.utc_offset(back)
+            values["next_open"] = f"{day(back.weekday())} {back:%H:%M} ({offset})"
+            return Outcome("closed", values)
+    expect = [_wait_text(t, lang, expected_wait(ctx.session, lang, ctx.now))]
+    if schedule is not None:
+        expect.append(t("handover.hours", lang, team_hours=values["team_hours"]))
+    values["expect"] = " ".join(expect)
+    return Outcome("open", values)
+
+
+def _wait_text(t: Translator, language: str, wait: timedelta | None) -> str:
+    """ "within about 15 minutes" (rounded up to 5) or "about 2 hours"; vague while unknown."""
+    if wait is None:
+        return t("handover.wait_unknown", language)
+    minutes = wait.total_seconds() / 60
+    if minutes <= 55:
+        return t("handover.wait_minutes", language, n=max(5, math.ceil(minutes / 5) * 5))
+    return t("handover.wait_hours", language, n=math.ceil(minutes / 60))
+
+
 _HOTLINE_KEYS = (
     "hotline.line", "hotline.verified", "hotline.unverified", "hotline.hours_unknown",
     *(f"purpose.{p}" for p in hotlines.PURPOSES),
     *(f"spoken.{code}" for code in SPOKEN),
+)  # fmt: skip
+
+_URGENT_KEYS = (
+    "directory.urgent_line", "directory.unconfirmed",
+    *(f"directory.label.{p}" for p in hotlines.PURPOSES),
 )  # fmt: skip
 
 ACTIONS: dict[str, Action] = {
@@ -262,9 +392,29 @@ ACTIONS: dict[str, Action] = {
         agency_pick, ("active", "suspended", "cancelled", "expired", "did_you_mean", "not_found")
     ),
     "hotline_lookup": Action(hotline_lookup, ("found", "others", "none"), keys=_HOTLINE_KEYS),
-    "urgent_numbers": Action(urgent_numbers, ("found", "none"), keys=_HOTLINE_KEYS),
+    "urgent_numbers": Action(urgent_numbers, ("found", "none"), keys=_URGENT_KEYS),
+    "home_numbers": Action(home_numbers, ("found", "none"), keys=_URGENT_KEYS),
+    "advice_lookup": Action(advice_lookup, ("found", "none"), keys=("advice.line",)),
     "delete_data": Action(partial(delete_data, reason="user_request"), ("done",)),
     "quick_erase": Action(partial(delete_data, reason="quick_erase"), ("done",)),
     "demographics_due": Action(demographics_due, ("due", "not_due")),
     "save_sex": Action(save_sex, ("done",)),
+    "team_status": Action(
+        team_status,
+        ("open", "closed"),
+        keys=(
+            "handover.hours",
+            "handover.every_day",
+            "handover.wait_unknown",
+            "handover.wait_minutes",
+            "handover.wait_hours",
+            *(f"handover.day.{d}" for d in DAYS),
+        ),
+    ),
 }
+
+
+# Corridor cards, fee comparison and the job-offer check build on the types above.
+from bot.corridors.actions import CORRIDOR_ACTIONS  # noqa: E402
+
+ACTIONS.update(CORRIDOR_ACTIONS)

@@ -1,10 +1,15 @@
-"""What the message pipeline asks of the dialogue engine: one turn in, replies out."""
+"""What the message pipeline asks of the dialogue engine: one turn in, replies and effects out.
+
+Effects are what the engine decided should change besides the replies (a transcript line, an
+acknowledgement noted on a case); the pipeline applies them in the turn's transaction
+(`bot/pipeline/effects.py`), so the engine decides and the edges write.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -17,7 +22,7 @@ from bot.understanding.base import LANGUAGES, Parse
 class Turn:
     """One thing the user did. `parse` is set for typed text, `payload` for a tap."""
 
-    kind: InboundKind
+    kind: InboundKind | Literal["case_overdue"]  # or a scheduled job's nudge
     received_at: datetime
     text: str | None = None
     payload: str | None = None
@@ -25,9 +30,36 @@ class Turn:
     parse: Parse | None = None
 
 
+@dataclass(frozen=True)
+class CaseLine:
+    """A line for a case transcript: what the person wrote or tapped, or what the bot said."""
+
+    case_id: int
+    direction: str  # "in" or "bot"
+    text: str
+    original: str | None = None  # as typed, when it was converted (Zawgyi)
+
+
+@dataclass(frozen=True)
+class CaseAcknowledged:
+    """The person was told, at `at`, that a person will answer: the next such reply waits."""
+
+    case_id: int
+    at: datetime
+
+
+Effect = CaseLine | CaseAcknowledged
+
+
+@dataclass
+class Response:
+    replies: list[Reply] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+
+
 class Dialogue(Protocol):
-    def respond(self, session: Session, user: User, turn: Turn) -> list[Reply]:
-        """Decide the replies and record state, cases and analytics in `session`.
+    def respond(self, session: Session, user: User, turn: Turn) -> Response:
+        """Decide the replies and effects; record state, cases and analytics in `session`.
 
         Runs inside the transaction that marks the inbound event handled and stores the
         replies in the outbox, so a turn takes effect whole or not at all.

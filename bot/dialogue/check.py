@@ -20,7 +20,7 @@ from bot.understanding.base import INTENTS, LANGUAGES
 TITLE_LIMIT = 20
 CHANNEL_LIMITS = {"messenger": 2000, "viber": 7000}
 # A placeholder is rendered as this many characters when measuring a message; the hotline
-# list (`lines`) is split by the channel at sentence ends, so it counts as one line here.
+# list (`lines`) is split by the channel between entries, so it counts as one line here.
 PLACEHOLDER_WIDTH = 60
 _PLACEHOLDER = regex.compile(r"%\{(\w+)\}")
 

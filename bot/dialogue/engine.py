@@ -19,11 +19,19 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import Case, Conversation, User
 from bot.dialogue.actions import ACTIONS, ActionContext
-from bot.dialogue.base import Turn, language_from_platform
+from bot.dialogue.base import (
+    CaseAcknowledged,
+    CaseLine,
+    Effect,
+    Response,
+    Turn,
+    language_from_platform,
+)
 from bot.dialogue.flows import ChoiceSpec, Escalation, FlowSet, Step, parse_payload, payload_of
 from bot.dialogue.i18n import Translator
 from bot.messages import Button, Choice, Reply
 from bot.services import analytics, cases
+from bot.services.handover import Team, due_acknowledgement
 from bot.understanding.base import LANGUAGES, Parse
 
 log = logging.getLogger(__name__)
@@ -32,6 +40,7 @@ MAX_CHAIN = 25  # steps one turn may pass through; a loop in the data must not h
 MAX_PATH = 30
 KEEP_SLOTS = ("country",)  # what survives a change of topic
 _PUNCTUATION = regex.compile(r"[\p{P}\p{S}\s]+")
+TAPPED = "[tapped]"  # marks a tap in a case transcript, for staff
 
 
 @dataclass
@@ -43,6 +52,7 @@ class _Turn:
     turn: Turn
     language: str
     replies: list[Reply] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
     resources: list[str] = field(default_factory=list)
     choices: list[Choice] = field(default_factory=list)
     buttons: list[Button] = field(default_factory=list)
@@ -59,12 +69,25 @@ class _Turn:
 
 class Engine:
     def __init__(
-        self, flows: FlowSet, translator: Translator, *, timeout_minutes: int, default_language: str
+        self,
+        flows: FlowSet,
+        translator: Translator,
+        *,
+        timeout_minutes: int,
+        default_language: str,
+        team: Team | None = None,
     ) -> None:
         self.flows = flows
         self.t = translator
         self.timeout = timedelta(minutes=timeout_minutes)
         self.default_language = default_language
+        self.team = team or Team()
+        # A tap's title as the person saw it, for the case transcript (payloads carry none).
+        self._titles = {
+            payload_of(c.target, c.params): c.title
+            for step in flows.steps.values()
+            for c in step.choices
+        }
         self._words = {name: self._word_set(key) for name, key in flows.words.items()}
         self._country_names = self._country_index()
         # Steps that start a topic: arriving there starts afresh, whatever was asked before.
@@ -85,7 +108,7 @@ class Engine:
             target = step.next
         return Reply(text="\n\n".join(texts), choices=choices)
 
-    def respond(self, session: Session, user: User, turn: Turn) -> list[Reply]:
+    def respond(self, session: Session, user: User, turn: Turn) -> Response:
         conversation = self._conversation(session, user, turn)
         language = (
             user.language
@@ -100,11 +123,13 @@ class Engine:
             self._on_payload(session, ctx, turn.payload or "")
         elif turn.kind == "attachment":
             self._run(session, ctx, self.flows.roles["attachment"])
+        elif turn.kind == "case_overdue":
+            self._overdue(session, ctx)
         else:  # start, subscribed: someone opened the chat
             self._first_contact(ctx)
             self._run(session, ctx, self.flows.roles["first_contact"])
         self._finish(session, ctx)
-        return ctx.replies
+        return Response(ctx.replies, ctx.effects)
 
     # ---- turn kinds ---------------------------------------------------------------------
 
@@ -156,14 +181,15 @@ class Engine:
     def _during_case(
         self, session: Session, ctx: _Turn, case: Case, parse: Parse, *, urgent: bool, delete: bool
     ) -> None:
-        """A person holds the conversation: keep the words for them and stay quiet.
+        """A person holds the conversation: keep the words for them, and don't leave silence.
 
         Urgent words still get the numbers at once; "delete" still deletes (and its yes/no is
-        heard); a question the flow asked on purpose during the case (the country for urgent
-        numbers) is answered.
+        heard); "menu" shows the menu, the case staying open; a question the flow asked on
+        purpose during the case (the country for urgent numbers) is answered. Anything else
+        is acknowledged (a person will answer, the wait, the hours) when one is due.
         """
         ctx.case = case
-        self._transcribe(session, ctx, parse)
+        self._transcribe(ctx, parse)
         step = self._current(ctx)
         choice = self._typed_choice(step, parse)
         if urgent:
@@ -175,9 +201,25 @@ class Engine:
             self._tap(session, ctx, choice.target, dict(choice.params))
         elif step and step.ask and step.ask.during_case:
             self._answer(session, ctx, step, parse)
-        elif not case.user_notified:
-            case.user_notified = True
+        elif parse.intent == "menu" and parse.confidence >= self.flows.act_confidence:
+            self._tap(session, ctx, self.flows.roles["case_menu"], {})
+        else:
+            self._acknowledge(session, ctx, case)
+
+    def _acknowledge(self, session: Session, ctx: _Turn, case: Case) -> None:
+        now = ctx.turn.received_at
+        staff_reply = cases.last_staff_reply(session, case)
+        if due_acknowledgement(case, staff_reply, now, interval=self.team.ack_interval):
+            ctx.effects.append(CaseAcknowledged(case.id, now))
             self._run(session, ctx, self.flows.roles["case_waiting"])
+
+    def _overdue(self, session: Session, ctx: _Turn) -> None:
+        """Nobody answered an urgent case in time (a scheduled job's nudge, not the person):
+        say sorry and what to do meanwhile. Not an interaction to count."""
+        ctx.untracked = True
+        ctx.case = cases.active_case(session, ctx.user)
+        if ctx.case is not None:
+            self._run(session, ctx, self.flows.roles["case_overdue"])
 
     def _on_payload(self, session: Session, ctx: _Turn, payload: str) -> None:
         target, params = parse_payload(payload)
@@ -186,6 +228,8 @@ class Engine:
             target, params = self.flows.roles["menu"], {}
         ctx.intent = self.flows.route_for(target)
         self._first_contact(ctx)
+        ctx.case = cases.active_case(session, ctx.user)
+        self._transcribe(ctx)
         self._tap(session, ctx, target, params)
 
     # ---- moving through steps -----------------------------------------------------------
@@ -243,8 +287,10 @@ class Engine:
                 user=ctx.user,
                 slots=ctx.slots,
                 language=ctx.language,
-                today=ctx.turn.received_at.date(),
+                now=ctx.turn.received_at,
                 t=self.t,
+                team=self.team,
+                text=ctx.turn.parse.normalized if ctx.turn.parse else "",
             )
         )
         if step.action in ("delete_data", "quick_erase"):
@@ -282,6 +328,9 @@ class Engine:
         value: str | None
         if ask.kind == "country":
             value = parse.entity("country") or self._country_in(parse.normalized)
+        elif ask.kind == "message":
+            # The next step's action reads this turn's text; the slot only says it came.
+            value = "yes" if parse.normalized.strip() else None
         else:
             value = parse.normalized.strip()[:200] or None
         if value:
@@ -327,21 +376,35 @@ class Engine:
             trigger=escalation.trigger,
             flow_path=list(ctx.conversation.path),
         )
-        case.user_notified = True  # every escalating step tells the user a person will answer
         ctx.case = case
         if not escalation.keep_text:
             ctx.transcribed = True  # the person's message of this turn is not kept
-        elif ctx.turn.kind == "text" and ctx.turn.parse is not None:
-            self._transcribe(session, ctx, ctx.turn.parse)
+        else:
+            self._transcribe(ctx, ctx.turn.parse)
 
-    def _transcribe(self, session: Session, ctx: _Turn, parse: Parse) -> None:
+    def _transcribe(self, ctx: _Turn, parse: Parse | None = None) -> None:
+        """What the person wrote, or the title of what they tapped, goes to their case."""
         if ctx.transcribed or ctx.case is None:
             return
-        original = parse.text if parse.was_zawgyi else None
-        cases.append_transcript(
-            session, ctx.case, direction="in", text=parse.normalized, original=original
-        )
+        turn = ctx.turn
+        if turn.kind == "payload" and turn.payload:
+            line = CaseLine(ctx.case.id, "in", f"{TAPPED} {self._tap_title(ctx, turn.payload)}")
+        elif turn.kind == "text":
+            parse = parse or _unparsed(turn.text or "")
+            original = parse.text if parse.was_zawgyi else None
+            line = CaseLine(ctx.case.id, "in", parse.normalized, original)
+        else:
+            return
+        ctx.effects.append(line)
         ctx.transcribed = True
+
+    def _tap_title(self, ctx: _Turn, payload: str) -> str:
+        """The button's title in the person's language; the step they were at decides first
+        (the same payload can carry different titles), a dynamic choice shows its payload."""
+        step = self._current(ctx)
+        shown = {payload_of(c.target, c.params): c.title for c in step.choices} if step else {}
+        key = shown.get(payload) or self._titles.get(payload)
+        return self.t(key, ctx.language) if key else payload
 
     def _finish(self, session: Session, ctx: _Turn) -> None:
         # A tap during a case (the urgent numbers) belongs to the case too.
@@ -350,9 +413,10 @@ class Engine:
             if ctx.user.country and case.country is None:
                 # Staff see where the person is as soon as they tell us (often after it opened).
                 case.country = ctx.user.country
-            for reply in ctx.replies:  # staff see what the bot already told the person
-                cases.append_transcript(session, case, direction="bot", text=reply.text)
+            # Staff see what the bot already told the person.
+            ctx.effects += [CaseLine(case.id, "bot", reply.text) for reply in ctx.replies]
         if ctx.forgotten:
+            ctx.effects = []  # their case lines were erased with the rest
             if inspect(ctx.conversation).pending:
                 session.expunge(ctx.conversation)
             return

@@ -9,7 +9,8 @@ roles to steps. Targets are "step" (same flow) or "flow.step". Step fields:
 - `choices`: `{title: key, goto: target, with: {slot: value}, intents: [affirm]}`; a
   tap carries the payload "flow.step|slot=value", so it needs no NLU
 - `dynamic_choices: true`: the action's choices come first (did-you-mean lists)
-- `ask`: `{slot, kind: text|country, reprompt: key, next: target, during_case: bool}`
+- `ask`: `{slot, kind: text|country|message, reprompt: key, next: target, during_case: bool}`;
+  `message` keeps no text (the next action reads the turn's text, e.g. a pasted job ad)
 - `action` + `branches: {outcome: target}`: call a service (see `actions.py`)
 - `escalate: {priority, trigger, keep_text}`: open (or upgrade) a case for a person to
   answer; `keep_text: false` leaves this turn's message out of the transcript (the privacy
@@ -29,7 +30,7 @@ import yaml
 from bot.settings import ROOT
 
 FLOWS = ROOT / "flows"
-ASK_KINDS = ("text", "country")
+ASK_KINDS = ("text", "country", "message")
 SYSTEM_FILE = "system.yml"
 ROLES = (
     "first_contact",
@@ -37,6 +38,8 @@ ROLES = (
     "menu",
     "attachment",
     "case_waiting",
+    "case_menu",
+    "case_overdue",
     "urgent",
     "did_you_mean",
     "missed",

@@ -16,7 +16,7 @@ from bot.db.models import InboundEvent, OutboxMessage, User
 from bot.db.session import Database
 from bot.dialogue.base import Dialogue, Turn
 from bot.messages import Inbound
-from bot.pipeline import outbox
+from bot.pipeline import effects, outbox
 from bot.pipeline.claims import PENDING, WORKING, claim_one, claimable
 from bot.understanding.base import Parse, Understanding
 
@@ -131,11 +131,14 @@ class Handler:
                     attachment=event.attachment,
                     parse=parse,
                 )
-                replies = self.dialogue.respond(session, user, turn)
+                response = self.dialogue.respond(session, user, turn)
+                effects.apply(session, response.effects)
                 channel = self.channels.get(event.channel)
-                if channel is not None and replies:
+                if channel is not None and response.replies:
                     written = len(
-                        outbox.enqueue(session, user, replies, channel, inbound_id=event_id)
+                        outbox.enqueue(
+                            session, user, response.replies, channel, inbound_id=event_id
+                        )
                     )
             row = session.get_one(InboundEvent, event_id)
             row.status, row.payload, row.processed_at, row.lease_until = (

@@ -5,7 +5,9 @@ The dialogue engine opens cases and feeds transcripts; the console (issue 5) wor
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
@@ -24,6 +26,14 @@ def active_case(session: Session, user: User) -> Case | None:
         .order_by(Case.id.desc())
         .limit(1)
     ).one_or_none()
+
+
+def last_staff_reply(session: Session, case: Case) -> datetime | None:
+    return session.scalar(
+        select(func.max(CaseMessage.created_at)).where(
+            CaseMessage.case_id == case.id, CaseMessage.direction == "staff"
+        )
+    )
 
 
 def open_case(

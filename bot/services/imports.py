@@ -18,7 +18,7 @@ from sqlalchemy import delete, or_
 from sqlalchemy.orm import Session
 
 from bot.db.models import Agency, Hotline
-from bot.services.hotlines import PURPOSES
+from bot.services.hotlines import IN_PERSON, PURPOSES, UNVERIFIED
 from bot.services.registries import STATUSES, licence_key
 
 AGENCY_COLUMNS = (
@@ -28,6 +28,7 @@ HOTLINE_COLUMNS = (
     "country", "purpose", "number", "organization", "hours", "languages", "source", "verified",
 )  # fmt: skip
 CONFIDENCES = ("H", "M-H", "M", "L-M", "L")
+LISTINGS = ("public", UNVERIFIED)
 _COUNTRY = regex.compile(r"^[A-Z]{2}$")
 
 
@@ -108,7 +109,13 @@ def parse_agencies(
 
 
 def parse_hotlines(text: str) -> list[dict[str, Any]]:
-    """Rows ready for `Hotline(**row)`; an optional `confidence` column is kept."""
+    """Rows ready for `Hotline(**row)`.
+
+    Optional directory columns: `confidence`, `serves` (the origin an embassy serves),
+    `area` (district or province, names joined by `|`), `source_url`, `retrieved` and
+    `listing` (`unverified` rows may lack a number and are never shown to users). An
+    advice centre is a place to go: it needs an `area`, not a number.
+    """
 
     def row(line: int, cells: dict[str, str], errors: list[RowError]) -> dict[str, Any] | None:
         country = cells["country"].upper()
@@ -116,14 +123,28 @@ def parse_hotlines(text: str) -> list[dict[str, Any]]:
             errors.append(RowError(line, "country", "expected a two-letter ISO country code"))
         if cells["purpose"] not in PURPOSES:
             errors.append(RowError(line, "purpose", f"expected one of {', '.join(PURPOSES)}"))
-        if not regex.search(r"\d{3}", cells["number"]):
+        listing = cells.get("listing", "").lower() or "public"
+        if listing not in LISTINGS:
+            errors.append(RowError(line, "listing", f"expected one of {', '.join(LISTINGS)}"))
+        in_person = cells["purpose"] == IN_PERSON
+        if listing != UNVERIFIED and not in_person and not regex.search(r"\d{3}", cells["number"]):
             errors.append(RowError(line, "number", "no phone number found"))
+        if in_person and not cells.get("area"):
+            errors.append(RowError(line, "area", "an advice centre names its district or town"))
         for column in ("organization", "source"):
             if not cells[column]:
                 errors.append(RowError(line, column, "empty"))
         confidence = cells.get("confidence", "").upper() or None
         if confidence and confidence not in CONFIDENCES:
             errors.append(RowError(line, "confidence", f"expected one of {CONFIDENCES}"))
+        serves = cells.get("serves", "").upper() or None
+        if serves and not _COUNTRY.match(serves):
+            errors.append(RowError(line, "serves", f"{serves!r} is not an ISO code"))
+        if cells["purpose"] == "embassy" and not serves:
+            errors.append(RowError(line, "serves", "an embassy row names the origin it serves"))
+        url = cells.get("source_url", "") or None
+        if url and not regex.match(r"https?://\S+$", url):
+            errors.append(RowError(line, "source_url", "expected an http(s) address"))
         return {
             "country": country,
             "purpose": cells["purpose"],
@@ -134,6 +155,11 @@ def parse_hotlines(text: str) -> list[dict[str, Any]]:
             "source": cells["source"],
             "verified": _optional_date(line, "verified", cells["verified"], errors),
             "confidence": confidence,
+            "serves": serves,
+            "area": cells.get("area") or None,
+            "source_url": url,
+            "retrieved": _optional_date(line, "retrieved", cells.get("retrieved", ""), errors),
+            "listing": listing,
         }
 
     return _parse(text, HOTLINE_COLUMNS, row)

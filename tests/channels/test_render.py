@@ -92,3 +92,28 @@ def test_viber_keyboard_carries_prefixed_payloads() -> None:
     assert grapheme_len(button["Text"]) <= 20 and button["Silent"] is True
     assert body["receiver"] == "V" and body["min_api_version"] >= 6
     assert "keyboard" not in Viber.render(viber(), "V", Reply("plain"))
+
+
+def test_split_keeps_line_breaks_and_whole_entries() -> None:
+    entries = [f"📞 0{i}2 345 678 — {KHMER}\n{BENGALI}" for i in range(12)]
+    text = "\n\n".join(entries)
+    pieces = split(text, 300)
+    assert all(len(p) <= 300 for p in pieces) and len(pieces) > 1
+    assert [e for p in pieces for e in p.split("\n\n")] == entries
+
+
+def test_call_buttons_travel_with_their_numbers() -> None:
+    entries = [f"📞 +855 23 99{i} 919 — {KHMER * 3}" for i in range(6)]
+    buttons = tuple(Button(f"📞 +855 23 99{i} 919", "call", f"+8552399{i}919") for i in range(3))
+    reply = Reply("\n\n".join(entries), buttons=buttons, choices=(Choice("Menu", "menu.main"),))
+    pieces = messenger().fit(reply)
+    assert len(pieces) > 1 and all(len(p.text) <= 640 for p in pieces)
+    for button in buttons:
+        (home,) = [p for p in pieces if button in p.buttons]
+        assert button.title.removeprefix("📞 ") in home.text
+    assert pieces[-1].choices and not pieces[0].choices
+
+
+def test_viber_keyboard_capped_at_24() -> None:
+    reply = Reply("Pick", choices=tuple(Choice(f"C{i}", f"P{i}") for i in range(30)))
+    assert len(viber().render("V", reply)["keyboard"]["Buttons"]) == 24

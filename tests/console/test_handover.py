@@ -88,13 +88,14 @@ def _silent_turn(bot: RunningBot, user: str, text: str) -> int:
         return session.scalar(select(func.count()).where(OutboxMessage.inbound_id == event_id)) or 0
 
 
-def test_reply_goes_out_as_response_and_the_bot_stays_silent_until_resolved(
+def test_reply_goes_out_as_response_and_the_bot_stays_quiet_until_resolved(
     login: Callable[[str], Console],
 ) -> None:
     agent = login("agent@example.org")
     bot = agent.bot
     case_id = urgent_case(bot, "P-reply")
-    assert _silent_turn(bot, "P-reply", "are you there?") == 0, "a person holds the case"
+    assert _silent_turn(bot, "P-reply", "are you there?") == 1, "told a person will answer"
+    assert _silent_turn(bot, "P-reply", "hello??") == 0, "but not after every message"
 
     assert agent.post(f"/console/cases/{case_id}/claim", {}).status_code == 303
     sent = agent.post(f"/console/cases/{case_id}/reply", {"text": "  We are here. Are you safe? "})
@@ -111,7 +112,7 @@ def test_reply_goes_out_as_response_and_the_bot_stays_silent_until_resolved(
         assert case.first_response_at is not None
         assert (decrypt(line.text_enc), line.outbox_id) == ("We are here. Are you safe?", row.id)
 
-    assert _silent_turn(bot, "P-reply", "yes, I am ok now") == 0
+    assert _silent_turn(bot, "P-reply", "yes, I am ok now") == 0, "staff just answered"
     with bot.db.sessions() as session:
         assert session.get_one(Case, case_id).status == "open", "the person wrote back"
 

@@ -13,6 +13,7 @@ from bot.db.session import Database
 from bot.dialogue.base import Turn
 from bot.dialogue.engine import Engine
 from bot.messages import Reply
+from bot.pipeline import effects
 from bot.understanding.base import Entity, Parse
 
 
@@ -66,7 +67,9 @@ class Chat:
             if turn.kind != "start":  # as the pipeline: writing again lifts an opt-out
                 user.opted_out = False
             session.flush()
-            return self.engine.respond(session, user, turn)
+            response = self.engine.respond(session, user, turn)
+            effects.apply(session, response.effects)
+            return response.replies
 
     def say(
         self, text: str, intent: str = "out_of_scope", confidence: float = 0.95, **kw

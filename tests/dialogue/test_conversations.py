@@ -180,7 +180,7 @@ def test_urgent_help_creates_a_case(chat: Chat, t: Translator, script: Script) -
         assert decrypt(case.messages[0].text_enc) == "help me"
     numbers = chat.tap("urgent.numbers|country=MY")
     assert "999" in numbers[0].text and "03-8000 8000" in numbers[0].text
-    assert numbers[0].buttons[-1].value == "+60380008000"
+    assert "+60380008000" in [b.value for b in numbers[0].buttons]
     assert numbers[-1].text == t("urgent.promise", script.lang)
 
 

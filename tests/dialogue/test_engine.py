@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -23,6 +25,11 @@ def known(chat: Chat) -> Chat:
 def _count(chat: Chat, model: type) -> int:
     with chat.db.sessions() as session:
         return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def _said(t: Translator, key: str, lang: str = "en") -> str:
+    """A hand-over text as said with no hours set and no recent cases to time."""
+    return t(key, lang, expect=t("handover.wait_unknown", lang))
 
 
 def _cases(chat: Chat) -> list[Case]:
@@ -63,7 +70,7 @@ def test_urgent_interrupts_a_question_and_needs_no_confidence(known: Chat, t: Tr
     [
         ("menu", "menu.prompt"),
         ("choose_language", "language.choose"),
-        ("talk_to_human", "human.opened"),
+        ("talk_to_human", "handover.opened"),
     ],
 )
 def test_interrupts_leave_a_pending_question(
@@ -71,7 +78,7 @@ def test_interrupts_leave_a_pending_question(
 ) -> None:
     known.tap("agency.ask|query=")
     replies = known.say("…", intent, 0.9)
-    assert replies[-1].text == t(expected, "en")
+    assert replies[-1].text == _said(t, expected)
 
 
 def test_delete_word_from_any_step_asks_then_deletes(known: Chat, t: Translator) -> None:
@@ -119,18 +126,15 @@ def test_low_confidence_offers_did_you_mean_then_a_person(known: Chat, t: Transl
     ranking = (("info_fees", 0.4), ("check_recruiter", 0.3), ("out_of_scope", 0.2))
     first = known.say("money agent", "info_fees", 0.4, ranking=ranking)
     assert first[0].text == t("fallback.did_you_mean", "en")
-    assert payloads(first)[:2] == ["tips.fees", "agency.ask"]
+    assert payloads(first)[:2] == ["corridors.fees", "agency.ask"]
     assert [c.title for c in first[0].choices][:2] == [
         t("intent.info_fees", "en"),
         t("intent.check_recruiter", "en"),
     ]
     second = known.say("???", "out_of_scope", 0.1)
     assert second[0].text == t("fallback.missed_twice", "en")
-    case = _cases(known)[0]
-    assert (case.priority, case.trigger) == ("normal", "misunderstood")
-    with known.db.sessions() as session:
-        kept = session.scalars(select(CaseMessage.direction)).all()
-    assert "in" not in kept, "no one was asked for: the person's words are not kept"
+    assert "human.start" in payloads(second) and "tips.menu" in payloads(second)
+    assert _cases(known) == [], "no one was asked for: no case opens by itself"
 
 
 def test_a_tap_needs_no_nlu(known: Chat, t: Translator) -> None:
@@ -138,18 +142,45 @@ def test_a_tap_needs_no_nlu(known: Chat, t: Translator) -> None:
     assert known.tap("no.such.step")[-1].text == t("menu.prompt", "en")
 
 
-def test_handover_bot_stays_silent_tells_once_and_keeps_the_transcript(
+def test_handover_acknowledges_the_first_message_then_once_per_interval(
     known: Chat, t: Translator
 ) -> None:
     opened = known.say("I want to talk to someone", "talk_to_human", 0.9)
-    assert opened[-1].text == t("human.opened", "en")
-    assert known.say("my boss keeps my passport", "info_rights", 0.9) == []
-    assert known.say("hello?", "greet", 0.9) == []
+    assert opened[-1].text == _said(t, "handover.opened")
+    waiting = _said(t, "handover.waiting")
+    assert [r.text for r in known.say("my boss keeps my passport", "info_rights", 0.9)] == [waiting]
+    known.wait(4)
+    assert known.say("hello?", "greet", 0.9) == [], "within the interval: no second answer"
+    known.wait(1)
+    assert [r.text for r in known.say("anyone?", "out_of_scope", 0.2)] == [waiting]
     with known.db.sessions() as session:
         lines = session.scalars(select(CaseMessage).order_by(CaseMessage.id)).all()
         said = [decrypt(m.text_enc) for m in lines if m.direction == "in"]
-    assert said == ["I want to talk to someone", "my boss keeps my passport", "hello?"]
+    assert said == ["I want to talk to someone", "my boss keeps my passport", "hello?", "anyone?"]
     assert len(_cases(known)) == 1
+
+
+def test_handover_menu_keeps_the_case_open(known: Chat, t: Translator) -> None:
+    known.say("person please", "talk_to_human", 0.9)
+    replies = known.say("menu", "menu", 0.9)
+    assert [r.text for r in replies] == [t("handover.still_waiting", "en"), t("menu.prompt", "en")]
+    assert "tips.menu" in payloads(replies)
+    assert [c.status for c in _cases(known)] == ["open"]
+    assert known.tap("tips.fees")[0].text == t("tips.fees", "en"), "taps still answered"
+    with known.db.sessions() as session:
+        lines = session.scalars(select(CaseMessage).order_by(CaseMessage.id)).all()
+        kept = [(m.direction, decrypt(m.text_enc)) for m in lines]
+    assert ("in", f"[tapped] {t('tips.fees_title', 'en')}") in kept
+
+
+def test_a_tap_during_a_case_is_kept_with_its_title(known: Chat, t: Translator) -> None:
+    known.say("help", "urgent_help", urgent=True)
+    known.tap("urgent.numbers|country=TH")
+    with known.db.sessions() as session:
+        lines = session.scalars(select(CaseMessage).order_by(CaseMessage.id)).all()
+        kept = [(m.direction, decrypt(m.text_enc)) for m in lines]
+    tapped = kept.index(("in", f"[tapped] {t('country.TH', 'en')}"))
+    assert kept[tapped + 1][0] == "bot", "the tap comes before the bot's answer to it"
 
 
 def test_handover_urgent_words_still_get_numbers_and_upgrade_the_case(
@@ -170,7 +201,7 @@ def test_handover_notice_is_sent_once_for_a_case_opened_elsewhere(
     with known.db.session() as session:
         user = session.scalars(select(User)).one()
         session.add(Case(user_id=user.id, channel="messenger", trigger="staff", status="pending"))
-    assert known.say("hi?", "greet", 0.9)[0].text == t("human.waiting", "en")
+    assert known.say("hi?", "greet", 0.9)[0].text == _said(t, "handover.waiting")
     assert known.say("hi??", "greet", 0.9) == []
 
 
@@ -222,3 +253,18 @@ def test_delete_during_a_case_hears_the_typed_yes(known: Chat, t: Translator) ->
     assert known.say("delete", "delete_my_data", 0.9)[-1].text == t("privacy.confirm", "en")
     assert known.say("yes", "affirm", 0.9)[-1].text == t("privacy.deleted", "en")
     assert _cases(known)[0].outcome == "deleted_by_user"
+
+
+def test_the_expected_wait_comes_from_recent_first_replies(known: Chat, t: Translator) -> None:
+    with known.db.session() as session:
+        for minutes in (8, 12, 40):  # median 12: said as "about 15 minutes"
+            opened = known.clock - timedelta(days=1)
+            session.add(
+                Case(
+                    channel="messenger", language="en", trigger="talk_to_human",
+                    status="resolved", opened_at=opened,
+                    first_response_at=opened + timedelta(minutes=minutes),
+                )
+            )  # fmt: skip
+    opened_text = known.say("person please", "talk_to_human", 0.9)[-1].text
+    assert opened_text == t("handover.opened", "en", expect=t("handover.wait_minutes", "en", n=15))

@@ -100,7 +100,7 @@ def month(bot: RunningBot) -> str:
             bot.tap(user, f"profile.save|sex={sex}", channel)
         for payload in taps:
             bot.tap(user, payload, channel)
-    for _ in range(3):  # a greeting, then misunderstood twice: a person looks; no family counts it
+    for _ in range(3):  # a greeting, then misunderstood twice: offered a person; nothing counts
         bot.say("psid-N1", SECRET_TEXT)
     if utcnow().strftime("%Y-%m") != month:
         pytest.skip("the month changed while the conversations ran")
@@ -121,7 +121,8 @@ def test_report_counts_and_suppresses_exactly(
     assert entry["month"] == month
     assert entry["families"] == _expected()
     assert entry["total_unique_users"] == 17
-    assert {"escalation:misunderstood", "licence_check:BD:found", "hotline:KH:urgent"} <= resources
+    assert {"licence_check:BD:found", "hotline:KH:urgent"} <= resources
+    assert "escalation:misunderstood" not in resources, "no case opens by itself"
     assert doc["progress"][month]["find_help"] == {
         "change_pct": 0.0, "programme_year": "Y1", "per": "year", "target": 500,
         "achieved": 7, "progress_pct": 1.4,

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from bot.clock import utcnow
 from bot.db.models import InboundEvent, OutboxMessage, User
+from bot.dialogue.base import Response
 from bot.messages import Reply
 from tests.fixtures.bot import (
     VERIFY_TOKEN,
@@ -373,7 +374,7 @@ class Echo:
     """A dialogue that repeats the text: makes the pipeline's ordering visible."""
 
     def respond(self, session, user, turn):  # type: ignore[no-untyped-def]
-        return [Reply(text=f"echo {turn.text}")]
+        return Response([Reply(text=f"echo {turn.text}")])
 
     def welcome(self, language):  # type: ignore[no-untyped-def]
         return Reply(text="welcome")

@@ -1,0 +1,1 @@
+"""Corridor knowledge: cards per migration route, fee comparison and the job-offer check."""

@@ -1,0 +1,24 @@
+"""Apply what the dialogue engine decided, in the turn's own transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bot.db.models import Case
+from bot.dialogue.base import CaseAcknowledged, CaseLine, Effect
+from bot.services import cases
+
+
+def apply(session: Session, effects: list[Effect]) -> None:
+    """In order: transcript lines keep the order the person saw things in."""
+    for effect in effects:
+        case = session.get(Case, effect.case_id)
+        if case is None:  # erased within the turn
+            continue
+        if isinstance(effect, CaseLine):
+            cases.append_transcript(
+                session, case, direction=effect.direction, text=effect.text,
+                original=effect.original,
+            )  # fmt: skip
+        elif isinstance(effect, CaseAcknowledged):
+            case.acked_at = effect.at
