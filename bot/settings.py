@@ -9,9 +9,11 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# ROOT is re-exported: flows, locales, data and migrations are found from it.
+from bot.resources import ROOT as ROOT
+from bot.resources import VAR
 from bot.services.hours import HotlineHours
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_GRAPH_URL = "https://graph.facebook.com/v21.0"
 DEFAULT_VIBER_URL = "https://chatapi.viber.com/pa"
 
@@ -20,10 +22,13 @@ GENERATED_SECRETS = ("PSEUDONYM_KEY", "DATA_KEY", "SESSION_SECRET")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True)
+    # An empty value (`DATABASE_URL=` in a copied .env.example) means "the default", not "".
+    model_config = SettingsConfigDict(
+        env_file=".env", env_ignore_empty=True, extra="ignore", case_sensitive=True
+    )
 
     ENVIRONMENT: str = "development"
-    DATABASE_URL: str = f"sqlite:///{ROOT / 'var' / 'safestep.db'}"
+    DATABASE_URL: str = f"sqlite:///{VAR / 'safestep.db'}"
 
     MESSENGER_APP_SECRET: str = ""
     MESSENGER_VERIFY_TOKEN: str = ""
@@ -147,6 +152,6 @@ def get_settings() -> Settings:
     if missing and settings.is_production:
         raise RuntimeError(f"missing required secrets: {', '.join(missing)}")
     if missing:
-        generated = local_secrets(ROOT / "var" / "secrets.env")
+        generated = local_secrets(VAR / "secrets.env")
         settings = settings.model_copy(update={k: generated[k] for k in missing})
     return settings

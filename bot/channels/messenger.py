@@ -23,7 +23,7 @@ from bot.channels.base import (
     timestamp_ms,
 )
 from bot.channels.text import truncate
-from bot.messages import Inbound, Reply
+from bot.messages import Inbound, InboundKind, Reply
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +97,8 @@ class Messenger:
 
     def render(self, address: str, reply: Reply, tag: str | None = None) -> dict[str, Any]:
         message: dict[str, Any] = {"text": reply.text}
-        buttons = [_button(b.title, b.kind, b.value) for b in reply.buttons]
-        buttons = [b for b in buttons if b is not None][:MAX_BUTTONS]
+        rendered = (_button(b.title, b.kind, b.value) for b in reply.buttons)
+        buttons = [b for b in rendered if b is not None][:MAX_BUTTONS]
         if buttons:
             message = {
                 "attachment": {
@@ -157,7 +157,7 @@ def _parse_item(item: Any) -> Inbound | None:
         if message.get("is_echo"):
             return None
         mid = storable_id(platform_id(message.get("mid"), "message.mid"))
-        base = {"channel": "messenger", "external_id": mid, "sender": sender}
+        base: dict[str, Any] = {"channel": "messenger", "external_id": mid, "sender": sender}
         quick = message.get("quick_reply")
         if isinstance(quick, dict) and isinstance(quick.get("payload"), str) and quick["payload"]:
             return Inbound(**base, kind="payload", payload=clean_text(quick["payload"]))
@@ -176,12 +176,12 @@ def _parse_item(item: Any) -> Inbound | None:
         raw = postback.get("payload", "")
         payload = clean_text(raw if isinstance(raw, str) else str(raw)) or ""
         mid = postback.get("mid") or f"postback:{sender}:{timestamp}:{payload}"
-        kind = "start" if payload == GET_STARTED else "payload"
+        started: InboundKind = "start" if payload == GET_STARTED else "payload"
         return Inbound(
             channel="messenger",
             external_id=storable_id(platform_id(mid, "postback.mid")),
             sender=sender,
-            kind=kind,
+            kind=started,
             payload=payload,
         )
     return None  # delivery, read, reactions, optins: nothing to answer

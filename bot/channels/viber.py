@@ -22,7 +22,7 @@ from bot.channels.base import (
     timestamp_ms,
 )
 from bot.channels.text import truncate
-from bot.messages import Inbound, Reply
+from bot.messages import Inbound, InboundKind, Reply
 
 TEXT_LIMIT = 7000
 MAX_KEYBOARD = 24  # buttons in one keyboard
@@ -41,7 +41,7 @@ _CHANNEL_DOWN_STATUS = {2, 7, 8, 9, 10}
 # Viber has no reply window for subscribers; a reply a day late no longer answers anything.
 REPLY_USEFUL_FOR = timedelta(hours=24)
 _DELIVERY_EVENTS = {"delivered", "seen", "failed"}
-_USER_EVENTS = {"subscribed": "subscribed", "unsubscribed": "unsubscribed"}
+_USER_EVENTS: dict[str, InboundKind] = {"subscribed": "subscribed", "unsubscribed": "unsubscribed"}
 
 
 class Viber:
@@ -71,7 +71,7 @@ class Viber:
         if event == "webhook":
             return []
         token = storable_id(platform_id(body.get("message_token"), "message_token"))
-        base = {"channel": "viber", "external_id": token}
+        base: dict[str, Any] = {"channel": "viber", "external_id": token}
         if event in _DELIVERY_EVENTS:
             sender = clean_text(str(body.get("user_id", "")))
             return [Inbound(**base, kind="delivery", sender=sender, delivery=event)]
@@ -181,7 +181,7 @@ def _user(value: Any) -> dict[str, Any]:
     }
 
 
-def _parse_message(base: dict[str, str], body: dict[str, Any]) -> Inbound:
+def _parse_message(base: dict[str, Any], body: dict[str, Any]) -> Inbound:
     sender = _user(body.get("sender"))
     message = body.get("message")
     if not isinstance(message, dict):

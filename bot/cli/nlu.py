@@ -15,12 +15,15 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlparse
 
 import typer
 
 from bot.settings import get_settings
+
+if TYPE_CHECKING:
+    from bot.understanding.pipeline import NluPipeline
 
 app = typer.Typer(no_args_is_help=True)
 log = logging.getLogger(__name__)
@@ -36,7 +39,7 @@ def _logging() -> None:
 
 
 @asynccontextmanager
-async def _pipeline(start: bool) -> AsyncIterator[object]:
+async def _pipeline(start: bool) -> AsyncIterator[NluPipeline]:
     """The bot's pipeline, with an NLU server of our own when none is reachable."""
     from bot.understanding import nlu_env
     from bot.understanding.pipeline import NluPipeline

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from bot.console import audit
 from bot.console.auth import ROLES, hash_password, revoke
 from bot.db.models import Case, Staff
+from bot.db.session import rowcount
 from bot.understanding.base import LANGUAGES
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -74,11 +75,13 @@ def update_staff(
         staff.active = active
         changes.append("activated" if active else "deactivated")
         if not active:
-            released = session.execute(
-                update(Case)
-                .where(Case.assignee_id == staff.id, Case.status != "resolved")
-                .values(assignee_id=None)
-            ).rowcount
+            released = rowcount(
+                session.execute(
+                    update(Case)
+                    .where(Case.assignee_id == staff.id, Case.status != "resolved")
+                    .values(assignee_id=None)
+                )
+            )
             changes.append(f"{released} open cases back to the queue")
     if password is not None:
         try:

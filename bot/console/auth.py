@@ -99,12 +99,12 @@ def throttled(
     browser; the per-address count still holds there."""
     since = now - timedelta(minutes=policy.minutes)
     session.execute(delete(LoginFailure).where(LoginFailure.at < since))
-    by_ip = session.scalar(select(func.count()).where(LoginFailure.ip == ip))
+    by_ip = session.scalar(select(func.count()).where(LoginFailure.ip == ip)) or 0
     if by_ip >= policy.ip_attempts:
         return True
     if known_device:
         return False
-    by_account = session.scalar(select(func.count()).where(LoginFailure.account == key))
+    by_account = session.scalar(select(func.count()).where(LoginFailure.account == key)) or 0
     return by_account >= policy.account_attempts
 
 

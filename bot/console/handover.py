@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.channels.base import Channel
@@ -84,8 +85,12 @@ def claim(session: Session, staff: Staff, case: Case) -> None:
     take = update(Case).where(Case.id == case.id)
     if staff.role not in SUPERVISOR:
         take = take.where(or_(Case.assignee_id.is_(None), Case.assignee_id == staff.id))
-    taken = session.execute(
-        take.values(assignee_id=staff.id).execution_options(synchronize_session=False)
+    # An UPDATE's result is a CursorResult (it has rowcount); Session.execute is typed wider.
+    taken = cast(
+        CursorResult[Any],
+        session.execute(
+            take.values(assignee_id=staff.id).execution_options(synchronize_session=False)
+        ),
     )
     if not taken.rowcount:
         raise Refused("Another person already holds this case.")

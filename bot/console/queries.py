@@ -78,7 +78,7 @@ def routed(staff: Staff) -> ColumnElement[bool]:
     languages set sees every unassigned case."""
     if staff.role in SUPERVISOR:
         return true()
-    unassigned = Case.assignee_id.is_(None)
+    unassigned: ColumnElement[bool] = Case.assignee_id.is_(None)
     if staff.languages:
         unassigned = and_(
             unassigned, or_(Case.language.in_(staff.languages), Case.language.is_(None))

@@ -158,7 +158,7 @@ _MONEY_KEYS = (
     "corridor.cost_line.service_fee",
     *(f"currency.{code}" for code in CURRENCY_CODES),
 )
-CORRIDOR_ACTIONS = {
+CORRIDOR_ACTIONS: dict[str, Action] = {
     "corridor_card": Action(
         corridor_card, CARD_OUTCOMES, keys=_CARD_KEYS + _MONEY_KEYS, targets=("corridors.guide",)
     ),

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -66,3 +67,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched (`Session.execute` is typed wider than its result)."""
+    return cast(CursorResult[Any], result).rowcount

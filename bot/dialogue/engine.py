@@ -424,7 +424,7 @@ class Engine:
         conversation = ctx.conversation
         conversation.updated_at = ctx.turn.received_at
         step = conversation.step
-        for resource in ctx.resources or [None]:
+        for resource in ctx.resources or (None,):
             analytics.record(
                 session,
                 ctx.user,
@@ -518,7 +518,7 @@ class Engine:
         return next((c for n, c in self._country_names.items() if len(n) > 2 and n in folded), None)
 
 
-class _Values(dict):  # type: ignore[type-arg]
+class _Values(dict[str, Any]):
     """Slots and action values for `resource` templates; unknown names read as "unknown"."""
 
     def __init__(self, slots: dict[str, Any]) -> None:

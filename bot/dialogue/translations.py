@@ -86,7 +86,7 @@ def export_po(directory: Path, out: Path) -> list[Path]:
     english_files = by_file(directory, FALLBACK)
     english = _merged(english_files)
     english_home = {key: path for path, texts in english_files.items() for key in texts}
-    written = []
+    written: list[Path] = []
     for lang in LANGUAGES:
         po = polib.POFile(wrapwidth=0)
         po.metadata = {
@@ -111,9 +111,9 @@ def export_po(directory: Path, out: Path) -> list[Path]:
             if reviewed[lang].get(key) != review_hash(source, text):
                 entry.flags.append("fuzzy")
             po.append(entry)
-        path = out / f"{lang}.po"
-        po.save(str(path))
-        written.append(path)
+        po_path = out / f"{lang}.po"
+        po.save(str(po_path))
+        written.append(po_path)
     return written
 
 

@@ -20,7 +20,7 @@ from bot.channels.base import Channel
 from bot.clock import Clock, utcnow
 from bot.console.handover import reply_window
 from bot.db.models import Case, User
-from bot.db.session import Database
+from bot.db.session import Database, rowcount
 from bot.dialogue.base import Dialogue, Turn
 from bot.pipeline import effects, outbox
 from bot.services.alerts import URGENT_UNANSWERED, raise_alert
@@ -63,7 +63,7 @@ def _alert(
         .values(alerted_at=now)
         .execution_options(synchronize_session=False)
     )
-    if not taken.rowcount:
+    if not rowcount(taken):
         return False
     case = session.get_one(Case, case_id)
     raise_alert(session, case, URGENT_UNANSWERED, now)

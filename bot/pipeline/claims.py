@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
+from bot.db.session import rowcount
 
 PENDING, WORKING = "pending", "working"
 
@@ -61,7 +62,7 @@ def claim_one(
             claim_token=token,
         )
     )
-    return Claim(row_id, token) if claimed.rowcount == 1 else None
+    return Claim(row_id, token) if rowcount(claimed) == 1 else None
 
 
 def settle(session: Session, model: Any, claim: Claim, **values: Any) -> bool:
@@ -75,7 +76,7 @@ def settle(session: Session, model: Any, claim: Claim, **values: Any) -> bool:
         .where(model.id == claim.id, model.claim_token == claim.token, model.status == WORKING)
         .values(**values)
     )
-    return done.rowcount == 1
+    return rowcount(done) == 1
 
 
 def renew(session: Session, model: Any, claim: Claim, lease_seconds: float) -> bool:

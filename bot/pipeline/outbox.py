@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, aliased
 from bot.channels.base import Channel, SendError, SendResult, storable_id
 from bot.clock import utcnow
 from bot.db.models import ChannelBreaker, OutboxMessage, User
-from bot.db.session import Database
+from bot.db.session import Database, rowcount
 from bot.messages import Reply
 from bot.pipeline import wakeups
 from bot.pipeline.claims import (
@@ -147,7 +147,7 @@ def retry_failed(session: Session, since: date | None = None) -> int:
     if since is not None:
         start = datetime(since.year, since.month, since.day, tzinfo=now.tzinfo)
         query = query.where(OutboxMessage.created_at >= start)
-    return session.execute(query).rowcount
+    return rowcount(session.execute(query))
 
 
 @dataclass
@@ -314,7 +314,7 @@ class Sender:
             closed = session.execute(
                 delete(ChannelBreaker).where(ChannelBreaker.channel == channel)
             )
-            if closed.rowcount:
+            if rowcount(closed):
                 log.warning("channel %s works again: its circuit breaker is closed", channel)
 
     def record_failure(self, claim: Claim, error: SendError) -> None:

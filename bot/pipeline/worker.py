@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from bot.pipeline import inbound, outbox
@@ -155,9 +156,11 @@ class Workers:
     def start(self) -> None:
         self.running = True
         for i in range(self.concurrency):
-            shards = list(range(i, SHARDS, self.concurrency))
-            self.spawn(f"inbound-{i}", lambda s=shards, n=f"inbound-{i}": self._inbound_loop(n, s))
+            self.spawn(f"inbound-{i}", partial(self._inbound_loop, f"inbound-{i}", self._shards(i)))
         self.spawn("outbox", lambda: self._outbox_loop("outbox"))
+
+    def _shards(self, i: int) -> list[int]:
+        return list(range(i, SHARDS, self.concurrency))
 
     def spawn(
         self, name: str, make: Callable[[], Coroutine[Any, Any, None]], watched: bool = True

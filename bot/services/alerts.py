@@ -7,8 +7,9 @@ unacknowledged ones (newest wait first) and records who acknowledged each.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import Alert, Case
@@ -39,4 +40,4 @@ def acknowledge(session: Session, alert_id: int, staff_id: int, now: datetime) -
         .values(acknowledged_at=now, acknowledged_by=staff_id)
         .execution_options(synchronize_session=False)
     )
-    return bool(done.rowcount)
+    return bool(cast(CursorResult[Any], done).rowcount)  # an UPDATE's result has rowcount

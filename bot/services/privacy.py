@@ -9,8 +9,9 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, event, exists, select, update
+from sqlalchemy import CursorResult, delete, event, exists, select, update
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
@@ -137,9 +138,8 @@ def purge(session: Session, settings: Settings, now: datetime | None = None) -> 
     }
     result = Purged()
     for name, statement in statements.items():
-        result.counts[name] = session.execute(
-            statement.execution_options(synchronize_session=False)
-        ).rowcount
+        deleted = session.execute(statement.execution_options(synchronize_session=False))
+        result.counts[name] = cast(CursorResult[Any], deleted).rowcount  # a DML result
     result.destroyed_keys = destroy_closed_keys(
         session, now.date(), settings.REPORTING_YEAR_START, settings.PSEUDONYM_KEY_GRACE_DAYS
     )

@@ -81,7 +81,11 @@ def live_keys(session: Session, channel: str, address: str) -> list[str]:
     stored = session.scalars(
         select(PseudonymKey.secret_enc).where(PseudonymKey.secret_enc.is_not(None))
     )
-    return [user_key(_mixed(master, crypto.decrypt(secret)), channel, address) for secret in stored]
+    return [
+        user_key(_mixed(master, crypto.decrypt(secret)), channel, address)
+        for secret in stored
+        if secret is not None
+    ]
 
 
 def destroy_closed_keys(session: Session, today: date, start: str, grace_days: int) -> list[str]:

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -147,7 +148,7 @@ def _exclusive(name: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _run(cmd: list[str], what: str, **kwargs: object) -> None:
+def _run(cmd: list[str], what: str, **kwargs: Any) -> None:
     log.info("%s: %s", what, " ".join(cmd))
     result = subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)
     if result.returncode != 0:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -194,7 +194,7 @@ def case_page(request: Request, access: CaseAccess) -> HTMLResponse:
         user = session.get(User, case.user_id) if case.user_id else None
         assignee = session.get(Staff, case.assignee_id) if case.assignee_id else None
         team = session.scalars(select(Staff).where(Staff.active).order_by(Staff.email)).all()
-        context = {
+        context: dict[str, Any] = {
             "case": case,
             "user": user,
             "assignee": assignee,
