@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.console.auth import SUPERVISOR
 from bot.db.models import Case, Staff
+from bot.vocabulary import Indicator
 
 QUEUE_STATUSES = ("open", "pending")  # what the queue shows unless a status is chosen
 MAX_ID = 2**63 - 1  # ids beyond a 64-bit integer name nothing (and would crash the driver)
@@ -40,6 +41,7 @@ class QueueRow:
     language: str | None
     country: str | None
     labels: list[str]
+    indicators: list[str]
     assignee: str | None
     opened_at: datetime
     waiting: timedelta | None
@@ -88,7 +90,7 @@ def queue(
         query = query.order_by(Case.resolved_at.desc()).limit(200)
     rows = []
     for case, email in session.execute(query):
-        if where.label and where.label not in case.labels:
+        if where.label and where.label not in (*case.labels, *case.indicators):
             continue
         waiting = now - case.waiting_since if case.waiting_since else None
         rows.append(
@@ -101,6 +103,7 @@ def queue(
                 language=case.language,
                 country=case.country,
                 labels=list(case.labels),
+                indicators=list(case.indicators),
                 assignee=email,
                 opened_at=case.opened_at,
                 waiting=waiting,
@@ -135,6 +138,7 @@ class CaseTimes:
     resolved_at: datetime | None
     language: str | None
     priority: str
+    indicators: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,38 @@ def weekly_report(cases: Iterable[CaseTimes]) -> list[ReportRow]:
     return rows
 
 
+@dataclass(frozen=True)
+class IndicatorCounts:
+    """Cases opened per ISO week (newest first, as `weeks`) carrying one distress indicator."""
+
+    indicator: str
+    per_week: tuple[int, ...]
+    total: int
+
+
+def indicator_counts(cases: Iterable[CaseTimes]) -> tuple[list[str], list[IndicatorCounts]]:
+    """The weeks that opened cases, and per indicator heard, how many of those cases carry it
+    (a case with two indicators counts under both)."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    weeks: set[str] = set()
+    for case in cases:
+        week = week_of(case.opened_at)
+        weeks.add(week)
+        for indicator in case.indicators:
+            counts[indicator][week] += 1
+    ordered = sorted(weeks, reverse=True)
+    rows = [
+        IndicatorCounts(
+            indicator,
+            tuple(counts[indicator].get(w, 0) for w in ordered),
+            sum(counts[indicator].values()),
+        )
+        for indicator in [str(i) for i in Indicator]
+        if indicator in counts
+    ]
+    return ordered, rows
+
+
 def _minutes(start: datetime, end: datetime) -> float:
     return (end - start).total_seconds() / 60
 
@@ -201,7 +237,12 @@ def _minutes(start: datetime, end: datetime) -> float:
 def case_times(session: Session, since: datetime) -> list[CaseTimes]:
     rows = session.execute(
         select(
-            Case.opened_at, Case.first_response_at, Case.resolved_at, Case.language, Case.priority
+            Case.opened_at,
+            Case.first_response_at,
+            Case.resolved_at,
+            Case.language,
+            Case.priority,
+            Case.indicators,
         ).where(or_(Case.opened_at >= since, Case.resolved_at >= since))
     )
-    return [CaseTimes(*row) for row in rows]
+    return [CaseTimes(*row[:5], indicators=tuple(row[5] or ())) for row in rows]
