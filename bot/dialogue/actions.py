@@ -25,6 +25,7 @@ from bot.dialogue.i18n import FALLBACK, Translator
 from bot.messages import Button, Choice
 from bot.services import hotlines, privacy, registries
 from bot.services.pseudonyms import current_key, live_keys
+from bot.vocabulary import Indicator
 
 # Where a person writing this language most likely got their licence list from.
 LANGUAGE_ORIGIN = {"my": "MM", "km": "KH", "bn": "BD"}
@@ -196,6 +197,31 @@ def urgent_numbers(ctx: ActionContext) -> Outcome:
     return _hotline_lines(ctx, rows)
 
 
+def child_numbers(ctx: ActionContext) -> Outcome:
+    """For someone under 18: the child helpline first, then the urgent numbers."""
+    rows = hotlines.find(ctx.session, str(ctx.slots.get("country") or ""), hotlines.CHILD_PURPOSES)
+    if not rows:
+        return Outcome("none", {"country_name": _country_name(ctx)})
+    return _hotline_lines(ctx, rows)
+
+
+# The safe-migration card that answers each problem; any other indicator gets the rights card.
+CONCERN_CARDS = {
+    Indicator.DEBT_BONDAGE: "fees",
+    Indicator.DECEPTION: "contract",
+    Indicator.FORGED_DOCUMENTS: "documents",
+}
+CONCERN_OUTCOMES = ("rights", "fees", "documents", "contract")
+
+
+def distress_concern(ctx: ActionContext) -> Outcome:
+    """Name the problem the person described (slot `problem`, an indicator) and pick its card."""
+    problem = str(ctx.slots.get("problem") or "")
+    indicator = Indicator(problem) if problem in set(Indicator) else Indicator.ABUSIVE_CONDITIONS
+    values = {"problem": ctx.t(f"distress.problem.{indicator}", ctx.language)}
+    return Outcome(CONCERN_CARDS.get(indicator, "rights"), values)
+
+
 def delete_data(ctx: ActionContext, *, reason: str) -> Outcome:
     privacy.delete_user_data(ctx.session, ctx.user, reason)
     return Outcome("done")
@@ -263,6 +289,12 @@ ACTIONS: dict[str, Action] = {
     ),
     "hotline_lookup": Action(hotline_lookup, ("found", "others", "none"), keys=_HOTLINE_KEYS),
     "urgent_numbers": Action(urgent_numbers, ("found", "none"), keys=_HOTLINE_KEYS),
+    "child_numbers": Action(child_numbers, ("found", "none"), keys=_HOTLINE_KEYS),
+    "distress_concern": Action(
+        distress_concern,
+        CONCERN_OUTCOMES,
+        keys=tuple(f"distress.problem.{i}" for i in Indicator),
+    ),
     "delete_data": Action(partial(delete_data, reason="user_request"), ("done",)),
     "quick_erase": Action(partial(delete_data, reason="quick_erase"), ("done",)),
     "demographics_due": Action(demographics_due, ("due", "not_due")),

@@ -36,7 +36,7 @@ def open_case(
     priority: str,
     trigger: str,
     flow_path: list[str],
-    indicators: Iterable[Indicator] = (),
+    indicators: Iterable[str] = (),
 ) -> Case:
     """The user's active case, or a new one. An urgent trigger upgrades an existing case.
 
@@ -78,7 +78,7 @@ def merged_indicators(known: Iterable[str], new: Iterable[str]) -> list[str]:
     return [str(i) for i in Indicator if i in wanted]
 
 
-def add_indicators(case: Case, indicators: Iterable[Indicator]) -> None:
+def add_indicators(case: Case, indicators: Iterable[str]) -> None:
     """Label the case with what the person said since (reassigned, so the JSON is saved)."""
     merged = merged_indicators(case.indicators or (), indicators)
     if merged != list(case.indicators or ()):

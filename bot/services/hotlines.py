@@ -9,8 +9,10 @@ from sqlalchemy.orm import Session
 from bot.db.models import Hotline
 
 # Order matters: it is the order of the answer and of the (at most three) call buttons.
-PURPOSES = ("emergency", "anti_trafficking", "labour", "migrant_support")
+PURPOSES = ("emergency", "anti_trafficking", "child", "labour", "migrant_support")
 URGENT_PURPOSES = ("emergency", "anti_trafficking")
+# For someone under 18: the child helpline first, then the urgent numbers.
+CHILD_PURPOSES = ("child", *URGENT_PURPOSES)
 CALLING_CODES = {
     "BD": "880", "KH": "855", "MM": "95", "TH": "66", "MY": "60", "PH": "63",
     "SG": "65", "JP": "81", "KR": "82", "SA": "966", "AE": "971", "QA": "974", "KW": "965",
