@@ -20,10 +20,11 @@ CALLING_CODES = {
 
 
 def find(session: Session, country: str, purposes: tuple[str, ...] = PURPOSES) -> list[Hotline]:
+    """The country's numbers for these purposes, in the order the purposes are given."""
     rows = session.scalars(
         select(Hotline).where(Hotline.country == country, Hotline.purpose.in_(purposes))
     )
-    return sorted(rows, key=lambda h: (PURPOSES.index(h.purpose), h.id))
+    return sorted(rows, key=lambda h: (purposes.index(h.purpose), h.id))
 
 
 def countries(session: Session) -> set[str]:
