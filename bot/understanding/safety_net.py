@@ -31,7 +31,7 @@ import regex
 import yaml
 from rapidfuzz import fuzz
 
-from bot.vocabulary import Indicator
+from bot.vocabulary import Indicator, Risk
 
 PHRASES_DIR = Path(__file__).with_name("urgent_phrases")
 FUZZY_MIN_LENGTH = 10
@@ -141,12 +141,14 @@ class Rule:
 
 @dataclass(frozen=True)
 class Signal:
-    """Phrases and rules that show one indicator (`None`: a plain cry for help)."""
+    """Phrases and rules that show one indicator (`None`: a plain cry for help), and the risk
+    they mean (`concern` for a sign without danger now, such as documents kept)."""
 
     indicator: Indicator | None
     phrases: tuple[str, ...] = ()
     all_of: tuple[Rule, ...] = ()
     first_person: bool = False
+    risk: Risk = Risk.URGENT
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,7 @@ class Lexicon:
                     for rule in raw.get("all_of", [])
                 ),
                 first_person=bool(raw.get("first_person", False)),
+                risk=Risk(raw.get("risk", Risk.URGENT)),
             )
             for raw in data.get("signals", [])
         )
@@ -207,10 +210,11 @@ class Lexicon:
 
 @dataclass(frozen=True)
 class Alarm:
-    """Why the safety net fired: the first trigger, and every indicator it saw."""
+    """Why the safety net fired: the first trigger, every indicator it saw, the highest risk."""
 
     trigger: str
     indicators: tuple[Indicator, ...] = field(default_factory=tuple)
+    risk: Risk = Risk.URGENT
 
 
 @dataclass(frozen=True)
@@ -245,7 +249,8 @@ class SafetyNet:
         if not fired:
             return None
         indicators = dict.fromkeys(s.indicator for _, s in fired if s.indicator is not None)
-        return Alarm(fired[0][0], tuple(indicators))
+        urgent = any(s.risk is Risk.URGENT for _, s in fired)
+        return Alarm(fired[0][0], tuple(indicators), Risk.URGENT if urgent else Risk.CONCERN)
 
     def match(self, text: str) -> str | None:
         """The first phrase (or rule) that fires on normalized `text`, else None."""
@@ -253,7 +258,8 @@ class SafetyNet:
         return found.trigger if found else None
 
     def is_urgent(self, text: str) -> bool:
-        return self.alarm(text) is not None
+        found = self.alarm(text)
+        return found is not None and found.risk is Risk.URGENT
 
 
 @lru_cache(maxsize=1)
