@@ -121,6 +121,11 @@ def test_questions_negations_and_other_peoples_topics_do_not_fire(text: str) -> 
         ("គេវាយខ្ញុំ", Indicator.VIOLENCE),
         ("মালিক মারে", Indicator.VIOLENCE),
         ("dalal amake bikri kore dise", Indicator.ABUSE_OF_VULNERABILITY),
+        ("im 16 and the agent take me to thailand", Indicator.MINOR),
+        ("ခ်ဳပ္ အသက္ ၁၅ ႏွစ္", Indicator.MINOR),  # Zawgyi, Burmese digits
+        ("ខ្ញុំអាយុ១៥ ធ្វើការរោងចក្រ", Indicator.MINOR),
+        ("আমার বয়স ১৬", Indicator.MINOR),
+        ("they force me to scam people", Indicator.FORCED_CRIMINALITY),
     ],
 )
 def test_situations_are_urgent_with_their_indicator(text: str, indicator: Indicator | None) -> None:
