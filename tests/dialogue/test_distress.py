@@ -120,9 +120,12 @@ def test_what_is_trafficking_gets_information_and_no_case(
     chat: Chat, t: Translator, lang: str
 ) -> None:
     _known(chat, lang)
-    replies = chat.say("what is trafficking", "urgent_help", 0.9)
-    assert replies[0].text == t("tips.trafficking", lang)
-    assert "hotline.start" in payloads(replies)
+    # The model files informational questions under their topic, with risk none.
+    replies = chat.say("what is trafficking", "info_rights", 0.9)
+    assert replies[0].text == t("tips.rights", lang)
+    more = chat.tap(next(p for p in payloads(replies) if p == "tips.trafficking"))
+    assert more[0].text == t("tips.trafficking", lang)
+    assert "hotline.start" in payloads(more)
     assert _cases(chat) == []
 
 
