@@ -27,7 +27,7 @@ from bot.dialogue.i18n import Translator
 from bot.messages import Button, Choice, Reply
 from bot.services import analytics, cases
 from bot.understanding.base import LANGUAGES, Parse
-from bot.understanding.entities import with_found_entities
+from bot.understanding.entities import phrase_pattern, with_found_entities
 from bot.vocabulary import Indicator, Risk
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,12 @@ class Engine:
         self.timeout = timedelta(minutes=timeout_minutes)
         self.default_language = default_language
         self._words = {name: self._word_set(key) for name, key in flows.words.items()}
+        self._question_words = [
+            phrase_pattern(word.casefold())
+            for text in self.t.values(flows.words.get("question", "")).values()
+            for word in text.split("|")
+            if word.strip()
+        ]
         # Steps that start a topic: arriving there starts afresh, whatever was asked before.
         self._entries = {route.target for route in flows.routes.values()}
 
@@ -329,14 +335,23 @@ class Engine:
     def _new_request(self, step: Step, parse: Parse) -> bool:
         """Whether a confident intent typed at a question asks something else (a question
         about a card, a visa, a fee) rather than answering it. A licence number at the agency
-        question is always an answer."""
+        question is always an answer; question words are `words.question` in each locale."""
         ask = step.ask
         assert ask is not None
         if parse.intent in ask.intents or parse.intent in self.flows.answers:
             return False
-        if ask.kind == "agency":
-            return not any(e.entity == "licence_number" for e in with_found_entities(parse))
+        found = {e.entity for e in with_found_entities(parse)}
+        if ask.kind == "agency" and "licence_number" in found:
+            return False
+        # A bare name or country is an answer even when it reads like a topic ("Nowhere Jobs
+        # Ltd" is not a question about job offers): only a question asks something else.
+        if ask.kind == "agency" or (ask.kind == "country" and "country" in found):
+            return self._is_question(parse.normalized)
         return True
+
+    def _is_question(self, text: str) -> bool:
+        folded = unicodedata.normalize("NFC", text).casefold()
+        return any(p.search(folded) for p in self._question_words)
 
     def _miss(self, session: Session, ctx: _Turn, parse: Parse) -> None:
         ctx.intent = parse.intent

@@ -115,7 +115,7 @@ class CountryFinder:
         }
         # Longest names first, so "south korea" is read before "korea".
         self._names = [
-            _Name(code, _pattern(name)) for name, code in sorted(unique.items(), key=_longest)
+            _Name(code, phrase_pattern(name)) for name, code in sorted(unique.items(), key=_longest)
         ]
 
     def find(self, text: str) -> str | None:
@@ -139,7 +139,9 @@ def _longest(item: tuple[str, str]) -> tuple[int, str]:
     return (-len(item[0]), item[0])
 
 
-def _pattern(name: str) -> regex.Pattern[str]:
+def phrase_pattern(name: str) -> regex.Pattern[str]:
+    """A typed phrase as people write it: whole Latin words, Bengali words with case endings,
+    Burmese and Khmer anywhere."""
     escaped = regex.escape(name).replace(r"\ ", r"\s*")
     if _LATIN.match(name):
         return regex.compile(_WORD_START + escaped + _WORD_END)

@@ -184,8 +184,18 @@ def test_a_question_at_a_prompt_is_answered_not_taken_as_the_answer(
 ) -> None:
     _known(chat, "en")
     chat.tap(prompt)
-    replies = chat.say("a question", intent, 0.9)
+    replies = chat.say("what about this?", intent, 0.9)
     assert replies[0].text == t(answer, "en")
+
+
+@pytest.mark.parametrize("name", ["Nowhere Jobs Ltd", "ফেক জব এজেন্সি", "Malaysia Contract Co"])
+def test_a_name_that_reads_like_a_topic_is_still_a_name(
+    chat: Chat, t: Translator, name: str
+) -> None:
+    _known(chat, "en")
+    chat.tap("agency.ask|query=")
+    replies = chat.say(name, "info_job_offer", 0.9)
+    assert t("agency.not_found_next", "en") in texts(replies)
 
 
 def test_a_name_at_the_agency_prompt_is_still_a_name(chat: Chat) -> None:
