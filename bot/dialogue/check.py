@@ -57,7 +57,7 @@ def _structure(flows: FlowSet) -> list[str]:
         if intent not in INTENTS:
             problems.append(f"route: unknown intent {intent}")
         target(f"route {intent}", route.target)
-    for listed in ("answers", "suggestable"):
+    for listed in ("answers", "commands", "suggestable"):
         for intent in getattr(flows, listed):
             if intent not in INTENTS:
                 problems.append(f"{listed}: unknown intent {intent}")

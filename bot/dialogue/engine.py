@@ -340,6 +340,8 @@ class Engine:
         assert ask is not None
         if parse.intent in ask.intents or parse.intent in self.flows.answers:
             return False
+        if parse.intent in self.flows.commands:
+            return True
         found = {e.entity for e in with_found_entities(parse)}
         if ask.kind == "agency" and "licence_number" in found:
             return False

@@ -129,6 +129,7 @@ class FlowSet:
     roles: dict[str, str] = field(default_factory=dict)
     routes: dict[str, Route] = field(default_factory=dict)
     answers: tuple[str, ...] = ()  # intents that never replace the answer to a question
+    commands: tuple[str, ...] = ()  # intents that always replace it, question or not
     suggestable: tuple[str, ...] = ()
     words: dict[str, str] = field(default_factory=dict)
     act_confidence: float = 0.6
@@ -196,6 +197,7 @@ def _system(flows: FlowSet, data: dict[str, Any], where: str) -> None:
         else:
             flows.routes[intent] = Route(spec["goto"], tuple((spec.get("entities") or {}).items()))
     flows.answers = tuple(data.get("answers") or ())
+    flows.commands = tuple(data.get("commands") or ())
     flows.suggestable = tuple(data.get("suggestable") or ())
     flows.words = {str(k): str(v) for k, v in (data.get("words") or {}).items()}
     flows.countries = tuple(data.get("countries") or ())
