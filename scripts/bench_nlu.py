@@ -54,7 +54,9 @@ async def measure(url: str, examples: list[Example]) -> dict[str, object]:
             latencies.append((time.perf_counter() - started) * 1000)
             if parsed.source != "rasa":
                 raise RuntimeError(f"the NLU server did not answer for {example.text!r}")
-            full.append(Outcome(parsed.intent, parsed.urgent, parsed.lang))
+            full.append(
+                Outcome(parsed.intent, parsed.urgent, parsed.lang, parsed.risk, parsed.indicators)
+            )
             alone = await model_only.classify(example.text)
             raw.append(Outcome(alone.intent, alone.intent == "urgent_help"))
     finally:

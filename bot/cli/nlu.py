@@ -127,7 +127,8 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
     start: bool = typer.Option(True, help="Start an NLU server if none is reachable."),
 ) -> None:
-    """Per-language and per-intent scores, urgent recall and false alarms, worst confusions."""
+    """Per-language and per-intent scores, urgent recall and false alarms, the risk-level
+    confusion matrix and per-indicator recall, worst confusions."""
     from bot.understanding.evaluation import Outcome, format_report, load_examples, score
 
     _logging()
@@ -138,7 +139,11 @@ def evaluate(
             outcomes = []
             for example in examples:
                 result = await pipeline.parse(example.text)
-                outcomes.append(Outcome(result.intent, result.urgent, result.lang))
+                outcomes.append(
+                    Outcome(
+                        result.intent, result.urgent, result.lang, result.risk, result.indicators
+                    )
+                )
             return outcomes
 
     report = score(examples, asyncio.run(run()))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.console.auth import SUPERVISOR
 from bot.db.models import Case, Staff
+from bot.vocabulary import Indicator
 
 QUEUE_STATUSES = ("open", "pending")  # what the queue shows unless a status is chosen
 VIEWS = ("all", "mine", "unassigned")
@@ -44,6 +45,7 @@ class QueueRow:
     language: str | None
     country: str | None
     labels: list[str]
+    indicators: list[str]
     assignee: str | None
     opened_at: datetime
     waiting: timedelta | None
@@ -114,7 +116,7 @@ def queue(
         query = query.order_by(Case.resolved_at.desc()).limit(200)
     rows = []
     for case, email in session.execute(query):
-        if where.label and where.label not in case.labels:
+        if where.label and where.label not in (*case.labels, *case.indicators):
             continue
         waiting = now - case.waiting_since if case.waiting_since else None
         rows.append(
@@ -127,6 +129,7 @@ def queue(
                 language=case.language,
                 country=case.country,
                 labels=list(case.labels),
+                indicators=list(case.indicators),
                 assignee=email,
                 opened_at=case.opened_at,
                 waiting=waiting,
@@ -161,6 +164,7 @@ class CaseTimes:
     resolved_at: datetime | None
     language: str | None
     priority: str
+    indicators: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -220,6 +224,38 @@ def weekly_report(cases: Iterable[CaseTimes]) -> list[ReportRow]:
     return rows
 
 
+@dataclass(frozen=True)
+class IndicatorCounts:
+    """Cases opened per ISO week (newest first, as `weeks`) carrying one distress indicator."""
+
+    indicator: str
+    per_week: tuple[int, ...]
+    total: int
+
+
+def indicator_counts(cases: Iterable[CaseTimes]) -> tuple[list[str], list[IndicatorCounts]]:
+    """The weeks that opened cases, and per indicator heard, how many of those cases carry it
+    (a case with two indicators counts under both)."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    weeks: set[str] = set()
+    for case in cases:
+        week = week_of(case.opened_at)
+        weeks.add(week)
+        for indicator in case.indicators:
+            counts[indicator][week] += 1
+    ordered = sorted(weeks, reverse=True)
+    rows = [
+        IndicatorCounts(
+            indicator,
+            tuple(counts[indicator].get(w, 0) for w in ordered),
+            sum(counts[indicator].values()),
+        )
+        for indicator in [str(i) for i in Indicator]
+        if indicator in counts
+    ]
+    return ordered, rows
+
+
 def _minutes(start: datetime, end: datetime) -> float:
     return (end - start).total_seconds() / 60
 
@@ -227,7 +263,15 @@ def _minutes(start: datetime, end: datetime) -> float:
 def case_times(session: Session, since: datetime) -> list[CaseTimes]:
     rows = session.execute(
         select(
-            Case.opened_at, Case.first_response_at, Case.resolved_at, Case.language, Case.priority
+            Case.opened_at,
+            Case.first_response_at,
+            Case.resolved_at,
+            Case.language,
+            Case.priority,
+            Case.indicators,
         ).where(or_(Case.opened_at >= since, Case.resolved_at >= since))
     )
-    return [CaseTimes(*row) for row in rows]
+    return [
+        CaseTimes(opened, first, resolved, language, priority, tuple(indicators or ()))
+        for opened, first, resolved, language, priority, indicators in rows
+    ]

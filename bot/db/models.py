@@ -246,6 +246,8 @@ class Case(Base):
     trigger: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="open")
     labels: Mapped[list] = mapped_column(default=list)
+    # Distress indicators (bot.vocabulary.Indicator values) the bot heard; staff labels stay apart.
+    indicators: Mapped[list] = mapped_column(default=list, server_default="[]")
     assignee_id: Mapped[int | None] = mapped_column(Id, ForeignKey("staff.id"))
     snoozed_until: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(32))

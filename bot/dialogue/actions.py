@@ -28,6 +28,7 @@ from bot.services import hotlines, privacy, registries
 from bot.services.handover import Team, expected_wait
 from bot.services.hours import DAYS
 from bot.services.pseudonyms import current_key, live_keys
+from bot.vocabulary import Indicator
 
 # Where a person writing this language most likely got their licence list from.
 LANGUAGE_ORIGIN = {"my": "MM", "km": "KH", "bn": "BD"}
@@ -288,6 +289,34 @@ def advice_lookup(ctx: ActionContext) -> Outcome:
     return Outcome("none", {"places": places, "origin": origin or "unknown"})
 
 
+def child_numbers(ctx: ActionContext) -> Outcome:
+    """For someone under 18: the child helpline first, then the urgent numbers."""
+    country = str(ctx.slots.get("country") or "")
+    child = hotlines.find(ctx.session, country, ("child",))[:1] if country else []
+    urgent = [h for h in (_urgent_rows(ctx, country) if country else []) if h not in child]
+    rows = (child + urgent)[:MAX_CALL_BUTTONS]
+    if not rows:
+        return home_numbers(ctx)
+    return _urgent_outcome(ctx, rows)
+
+
+# The safe-migration card that answers each problem; any other indicator gets the rights card.
+CONCERN_CARDS = {
+    Indicator.DEBT_BONDAGE: "fees",
+    Indicator.DECEPTION: "contract",
+    Indicator.FORGED_DOCUMENTS: "documents",
+}
+CONCERN_OUTCOMES = ("rights", "fees", "documents", "contract")
+
+
+def distress_concern(ctx: ActionContext) -> Outcome:
+    """Name the problem the person described (slot `problem`, an indicator) and pick its card."""
+    problem = str(ctx.slots.get("problem") or "")
+    indicator = Indicator(problem) if problem in set(Indicator) else Indicator.ABUSIVE_CONDITIONS
+    values = {"problem": ctx.t(f"distress.problem.{indicator}", ctx.language)}
+    return Outcome(CONCERN_CARDS.get(indicator, "rights"), values)
+
+
 def delete_data(ctx: ActionContext, *, reason: str) -> Outcome:
     privacy.delete_user_data(ctx.session, ctx.user, reason)
     return Outcome("done")
@@ -395,6 +424,12 @@ ACTIONS: dict[str, Action] = {
     "urgent_numbers": Action(urgent_numbers, ("found", "none"), keys=_URGENT_KEYS),
     "home_numbers": Action(home_numbers, ("found", "none"), keys=_URGENT_KEYS),
     "advice_lookup": Action(advice_lookup, ("found", "none"), keys=("advice.line",)),
+    "child_numbers": Action(child_numbers, ("found", "none"), keys=_URGENT_KEYS),
+    "distress_concern": Action(
+        distress_concern,
+        CONCERN_OUTCOMES,
+        keys=tuple(f"distress.problem.{i}" for i in Indicator),
+    ),
     "delete_data": Action(partial(delete_data, reason="user_request"), ("done",)),
     "quick_erase": Action(partial(delete_data, reason="quick_erase"), ("done",)),
     "demographics_due": Action(demographics_due, ("due", "not_due")),

@@ -57,7 +57,7 @@ def _structure(flows: FlowSet) -> list[str]:
         if intent not in INTENTS:
             problems.append(f"route: unknown intent {intent}")
         target(f"route {intent}", route.target)
-    for listed in ("interrupts", "suggestable"):
+    for listed in ("answers", "commands", "suggestable"):
         for intent in getattr(flows, listed):
             if intent not in INTENTS:
                 problems.append(f"{listed}: unknown intent {intent}")
@@ -69,6 +69,10 @@ def _structure(flows: FlowSet) -> list[str]:
         for choice in step.choices:
             problems += [
                 f"step {step.id}: unknown intent {i}" for i in choice.intents if i not in INTENTS
+            ]
+        if step.ask:
+            problems += [
+                f"step {step.id}: unknown intent {i}" for i in step.ask.intents if i not in INTENTS
             ]
         if step.ask and step.ask.kind not in ASK_KINDS:
             problems.append(f"step {step.id}: ask kind must be one of {ASK_KINDS}")

@@ -1,8 +1,10 @@
 """The flow engine: one turn in, replies out. It knows roles and steps, never topics.
 
 Order of precedence for typed text: stop / quick-erase / delete words, then the hand-over
-rules of an active case, then urgent help, then the step waiting for an answer, then intents,
-then the fallback ("did you mean", and after two misses the menu and a person).
+rules of an active case, then distress by risk (urgent danger and a minor at once; a concern
+after the privacy notice), then the step waiting for an answer (unless the text is a new
+request), then intents, then the fallback ("did you mean", and after two misses the menu and a
+person).
 """
 
 from __future__ import annotations
@@ -33,12 +35,16 @@ from bot.messages import Button, Choice, Reply
 from bot.services import analytics, cases
 from bot.services.handover import Team, due_acknowledgement
 from bot.understanding.base import LANGUAGES, Parse
+from bot.understanding.entities import phrase_pattern, with_found_entities
+from bot.vocabulary import Indicator, Risk
 
 log = logging.getLogger(__name__)
 
 MAX_CHAIN = 25  # steps one turn may pass through; a loop in the data must not hang a worker
 MAX_PATH = 30
-KEEP_SLOTS = ("country",)  # what survives a change of topic
+# What survives a change of topic: where the person is, and the distress indicators heard in
+# this conversation (any case opened later carries them).
+KEEP_SLOTS = ("country", "indicators")
 _PUNCTUATION = regex.compile(r"[\p{P}\p{S}\s]+")
 
 
@@ -88,7 +94,12 @@ class Engine:
             for c in step.choices
         }
         self._words = {name: self._word_set(key) for name, key in flows.words.items()}
-        self._country_names = self._country_index()
+        self._question_words = [
+            phrase_pattern(word.casefold())
+            for text in self.t.values(flows.words.get("question", "")).values()
+            for word in text.split("|")
+            if word.strip()
+        ]
         # Steps that start a topic: arriving there starts afresh, whatever was asked before.
         self._entries = {route.target for route in flows.routes.values()}
 
@@ -143,29 +154,36 @@ class Engine:
         if word == "quick_erase":
             self._run(session, ctx, self.flows.roles["quick_erase"])
             return
-        urgent = parse.urgent or parse.intent == "urgent_help"
+        distress = _distress(parse)
+        self._hear(ctx, parse)
         case = cases.active_case(session, ctx.user)
         if case is not None:
-            self._during_case(session, ctx, case, parse, urgent=urgent, delete=word == "delete")
+            cases.add_indicators(case, parse.indicators)
+            self._during_case(session, ctx, case, parse, distress, delete=word == "delete")
             return
         first = self._first_contact(ctx, parse.lang)
         if word == "delete":
             self._run(session, ctx, self.flows.roles["delete"])
             return
-        if urgent:
+        if distress in ("urgent", "minor"):
             ctx.intent = "urgent_help"
-            self._enter(session, ctx, self.flows.roles["urgent"], parse)
+            self._enter(session, ctx, self.flows.roles[distress], parse)
             return
         confident = (
             parse.confidence >= self.flows.act_confidence and parse.intent in self.flows.routes
         )
         if first:
-            if not confident or parse.intent in ("greet", "menu", "choose_language"):
+            ordinary = not confident or parse.intent in ("greet", "menu", "choose_language")
+            if ordinary and distress is None:
                 self._run(session, ctx, self.flows.roles["first_contact"])
                 return
             self._run(session, ctx, self.flows.roles["privacy_notice"])
+        if distress == "concern":
+            problem = {"problem": str(parse.indicators[0])} if parse.indicators else {}
+            self._enter(session, ctx, self.flows.roles["concern"], parse, problem)
+            return
         step = self._current(ctx)
-        if step and step.ask and not (confident and parse.intent in self.flows.interrupts):
+        if step and step.ask and not (confident and self._new_request(step, parse)):
             self._answer(session, ctx, step, parse)
             return
         choice = self._typed_choice(step, parse)
@@ -178,22 +196,30 @@ class Engine:
         self._miss(session, ctx, parse)
 
     def _during_case(
-        self, session: Session, ctx: _Turn, case: Case, parse: Parse, *, urgent: bool, delete: bool
+        self,
+        session: Session,
+        ctx: _Turn,
+        case: Case,
+        parse: Parse,
+        distress: str | None,
+        *,
+        delete: bool,
     ) -> None:
         """A person holds the conversation: keep the words for them, and don't leave silence.
 
-        Urgent words still get the numbers at once; "delete" still deletes (and its yes/no is
-        heard); "menu" shows the menu, the case staying open; a question the flow asked on
-        purpose during the case (the country for urgent numbers) is answered. Anything else
-        is acknowledged (a person will answer, the wait, the hours) when one is due.
+        Urgent words (and a minor) still get the numbers at once, upgrading the case; "delete"
+        still deletes (and its yes/no is heard); "menu" shows the menu, the case staying open; a
+        question the flow asked on purpose during the case (the country for urgent numbers) is
+        answered. Anything else is acknowledged (a person will answer, the wait, the hours) when
+        one is due.
         """
         ctx.case = case
         self._transcribe(ctx, parse)
         step = self._current(ctx)
         choice = self._typed_choice(step, parse)
-        if urgent:
+        if distress in ("urgent", "minor"):
             ctx.intent = "urgent_help"
-            self._enter(session, ctx, self.flows.roles["urgent"], parse)
+            self._enter(session, ctx, self.flows.roles[distress], parse)
         elif delete:
             self._run(session, ctx, self.flows.roles["delete"])
         elif choice is not None:
@@ -241,12 +267,22 @@ class Engine:
         ctx.conversation.misses = 0
         self._run(session, ctx, target)
 
-    def _enter(self, session: Session, ctx: _Turn, target: str, parse: Parse) -> None:
-        """Start a topic from typed text: fresh slots, filled from the message's entities."""
+    def _enter(
+        self,
+        session: Session,
+        ctx: _Turn,
+        target: str,
+        parse: Parse,
+        values: dict[str, str] | None = None,
+    ) -> None:
+        """Start a topic from typed text: fresh slots, filled from the message's entities
+        (a country or licence number written in the sentence counts too) and `values`."""
         self._reset_slots(ctx)
         route = self.flows.routes.get(parse.intent)
         mapping = dict(route.entities) if route and route.target == target else {}
-        for entity in parse.entities:
+        for name, value in (values or {}).items():
+            self._set_slot(ctx, name, value)
+        for entity in with_found_entities(parse):
             if entity.entity == "country":
                 self._set_slot(ctx, "country", entity.value)
             if entity.entity in mapping:
@@ -324,14 +360,14 @@ class Engine:
         """The user answered the step's question: fill the slot, or ask again."""
         ask = step.ask
         assert ask is not None
-        value: str | None
-        if ask.kind == "country":
-            value = parse.entity("country") or self._country_in(parse.normalized)
-        elif ask.kind == "message":
+        found = {e.entity: e.value for e in reversed(with_found_entities(parse))}
+        text = parse.normalized.strip()[:200] or None
+        value = {
+            "country": found.get("country"),
+            "agency": found.get("licence_number") or text,
             # The next step's action reads this turn's text; the slot only says it came.
-            value = "yes" if parse.normalized.strip() else None
-        else:
-            value = parse.normalized.strip()[:200] or None
+            "message": "yes" if text else None,
+        }.get(ask.kind, text)
         if value:
             self._set_slot(ctx, ask.slot, value)
             ctx.conversation.misses = 0
@@ -343,6 +379,29 @@ class Engine:
             return
         choices = tuple(self._choice(c, ctx.language) for c in step.choices)
         ctx.replies.append(Reply(self.t(ask.reprompt, ctx.language), choices=choices))
+
+    def _new_request(self, step: Step, parse: Parse) -> bool:
+        """Whether a confident intent typed at a question asks something else (a question
+        about a card, a visa, a fee) rather than answering it. A licence number at the agency
+        question is always an answer; question words are `words.question` in each locale."""
+        ask = step.ask
+        assert ask is not None
+        if parse.intent in ask.intents or parse.intent in self.flows.answers:
+            return False
+        if parse.intent in self.flows.commands:
+            return True
+        found = {e.entity for e in with_found_entities(parse)}
+        if ask.kind == "agency" and "licence_number" in found:
+            return False
+        # A bare name or country is an answer even when it reads like a topic ("Nowhere Jobs
+        # Ltd" is not a question about job offers): only a question asks something else.
+        if ask.kind == "agency" or (ask.kind == "country" and "country" in found):
+            return self._is_question(parse.normalized)
+        return True
+
+    def _is_question(self, text: str) -> bool:
+        folded = unicodedata.normalize("NFC", text).casefold()
+        return any(p.search(folded) for p in self._question_words)
 
     def _miss(self, session: Session, ctx: _Turn, parse: Parse) -> None:
         ctx.intent = parse.intent
@@ -374,6 +433,7 @@ class Engine:
             priority=escalation.priority,
             trigger=escalation.trigger,
             flow_path=list(ctx.conversation.path),
+            indicators=ctx.slots.get("indicators") or (),
         )
         ctx.case = case
         if not escalation.keep_text:
@@ -468,6 +528,12 @@ class Engine:
             return None
         return self.flows.steps.get(f"{conversation.flow}.{conversation.step}")
 
+    def _hear(self, ctx: _Turn, parse: Parse) -> None:
+        """Remember the distress indicators of this message for the rest of the conversation."""
+        if parse.indicators:
+            heard = cases.merged_indicators(ctx.slots.get("indicators") or (), parse.indicators)
+            ctx.conversation.slots = {**ctx.slots, "indicators": heard}
+
     def _reset_slots(self, ctx: _Turn) -> None:
         ctx.conversation.slots = {k: v for k, v in ctx.slots.items() if k in KEEP_SLOTS}
 
@@ -503,20 +569,6 @@ class Engine:
         folded = _fold(text)
         return next((name for name, words in self._words.items() if folded in words), None)
 
-    def _country_index(self) -> dict[str, str]:
-        index: dict[str, str] = {}
-        for code in self.flows.countries:
-            for name in self.t.values(f"country.{code}").values():
-                index[_fold(name)] = code
-            index[code.lower()] = code
-        return index
-
-    def _country_in(self, text: str) -> str | None:
-        folded = _fold(text)
-        if folded in self._country_names:
-            return self._country_names[folded]
-        return next((c for n, c in self._country_names.items() if len(n) > 2 and n in folded), None)
-
 
 class _Values(dict[str, Any]):
     """Slots and action values for `resource` templates; unknown names read as "unknown"."""
@@ -530,6 +582,22 @@ class _Values(dict[str, Any]):
 
 def _fold(text: str) -> str:
     return _PUNCTUATION.sub("", unicodedata.normalize("NFC", text)).casefold()
+
+
+def _distress(parse: Parse) -> str | None:
+    """The engine role that answers the message's distress, if any.
+
+    A minor gets the child helpline whatever the risk (recruiting a child is trafficking
+    whatever the consent); `urgent` is honoured as well as `risk` for classifiers that only
+    set the flag.
+    """
+    if Indicator.MINOR in parse.indicators:
+        return "minor"
+    if parse.risk is Risk.URGENT or parse.urgent:
+        return "urgent"
+    if parse.risk is Risk.CONCERN:
+        return "concern"
+    return None
 
 
 def _unparsed(text: str) -> Parse:

@@ -9,8 +9,11 @@ roles to steps. Targets are "step" (same flow) or "flow.step". Step fields:
 - `choices`: `{title: key, goto: target, with: {slot: value}, intents: [affirm]}`; a
   tap carries the payload "flow.step|slot=value", so it needs no NLU
 - `dynamic_choices: true`: the action's choices come first (did-you-mean lists)
-- `ask`: `{slot, kind: text|country|message, reprompt: key, next: target, during_case: bool}`;
-  `message` keeps no text (the next action reads the turn's text, e.g. a pasted job ad)
+- `ask`: `{slot, kind: text|country|agency|message, reprompt: key, next: target,
+  during_case: bool, intents: [...]}`; text that reads as another request (a confident intent
+  with a route, not one of `intents` nor the system's `answers`) is handled as that request
+  instead (`agency`: a licence number in the text, else the text; `country`: the country
+  named; `message` keeps no text: the next action reads the turn's text, e.g. a pasted job ad)
 - `action` + `branches: {outcome: target}`: call a service (see `actions.py`)
 - `escalate: {priority, trigger, keep_text}`: open (or upgrade) a case for a person to
   answer; `keep_text: false` leaves this turn's message out of the transcript (the privacy
@@ -30,7 +33,7 @@ import yaml
 from bot.settings import ROOT
 
 FLOWS = ROOT / "flows"
-ASK_KINDS = ("text", "country", "message")
+ASK_KINDS = ("text", "country", "agency", "message")
 SYSTEM_FILE = "system.yml"
 ROLES = (
     "first_contact",
@@ -41,6 +44,8 @@ ROLES = (
     "case_menu",
     "case_overdue",
     "urgent",
+    "concern",
+    "minor",
     "did_you_mean",
     "missed",
     "missed_twice",
@@ -76,6 +81,7 @@ class Ask:
     reprompt: str
     next: str
     during_case: bool = False
+    intents: tuple[str, ...] = ()  # intents that still answer the question
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,8 @@ class FlowSet:
     steps: dict[str, Step] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=dict)
     routes: dict[str, Route] = field(default_factory=dict)
-    interrupts: tuple[str, ...] = ()
+    answers: tuple[str, ...] = ()  # intents that never replace the answer to a question
+    commands: tuple[str, ...] = ()  # intents that always replace it, question or not
     suggestable: tuple[str, ...] = ()
     words: dict[str, str] = field(default_factory=dict)
     act_confidence: float = 0.6
@@ -192,7 +199,8 @@ def _system(flows: FlowSet, data: dict[str, Any], where: str) -> None:
             flows.routes[intent] = Route(spec)
         else:
             flows.routes[intent] = Route(spec["goto"], tuple((spec.get("entities") or {}).items()))
-    flows.interrupts = tuple(data.get("interrupts") or ())
+    flows.answers = tuple(data.get("answers") or ())
+    flows.commands = tuple(data.get("commands") or ())
     flows.suggestable = tuple(data.get("suggestable") or ())
     flows.words = {str(k): str(v) for k, v in (data.get("words") or {}).items()}
     flows.countries = tuple(data.get("countries") or ())
@@ -238,6 +246,7 @@ def _step(flow: str, step_id: str, spec: dict[str, Any]) -> Step:
             reprompt=ask["reprompt"],
             next=q(ask["next"]),
             during_case=bool(ask.get("during_case")),
+            intents=tuple(ask.get("intents") or ()),
         )
         if ask
         else None,

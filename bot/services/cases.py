@@ -5,6 +5,7 @@ The dialogue engine opens cases and feeds transcripts; the console (issue 5) wor
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot.clock import utcnow
 from bot.db.models import Case, CaseMessage, User
 from bot.services.crypto import encrypt
+from bot.vocabulary import Indicator
 
 # A case in one of these states holds the conversation: the bot stays silent.
 ACTIVE_STATUSES = ("open", "pending", "snoozed")
@@ -37,16 +39,24 @@ def last_staff_reply(session: Session, case: Case) -> datetime | None:
 
 
 def open_case(
-    session: Session, user: User, *, priority: str, trigger: str, flow_path: list[str]
+    session: Session,
+    user: User,
+    *,
+    priority: str,
+    trigger: str,
+    flow_path: list[str],
+    indicators: Iterable[str] = (),
 ) -> Case:
     """The user's active case, or a new one. An urgent trigger upgrades an existing case.
 
     One person, one case at a time: staff must not find the same worker in three queue rows.
+    The distress indicators heard are added to the case's (they only ever accumulate).
     """
     if priority not in PRIORITIES:
         raise ValueError(f"unknown priority {priority!r}")
     case = active_case(session, user)
     if case is not None:
+        add_indicators(case, indicators)
         if priority == "urgent" and case.priority != "urgent":
             case.priority, case.trigger = "urgent", trigger
         if case.status == "snoozed":
@@ -62,12 +72,26 @@ def open_case(
         trigger=trigger,
         status="open",
         flow_path=list(flow_path),
+        indicators=merged_indicators((), indicators),
         opened_at=utcnow(),
         waiting_since=utcnow(),
     )
     session.add(case)
     session.flush()
     return case
+
+
+def merged_indicators(known: Iterable[str], new: Iterable[str]) -> list[str]:
+    """Indicator ids in the vocabulary's order, each once; anything else is dropped."""
+    wanted = {str(i) for i in (*known, *new)}
+    return [str(i) for i in Indicator if i in wanted]
+
+
+def add_indicators(case: Case, indicators: Iterable[str]) -> None:
+    """Label the case with what the person said since (reassigned, so the JSON is saved)."""
+    merged = merged_indicators(case.indicators or (), indicators)
+    if merged != list(case.indicators or ()):
+        case.indicators = merged
 
 
 def append_transcript(

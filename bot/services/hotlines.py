@@ -36,7 +36,8 @@ def find(
     *,
     origin: str | None = None,
 ) -> list[Hotline]:
-    """Public rows for `country`; embassies only of `origin` when the origin is known."""
+    """Public rows for `country`, in the order the purposes are given; embassies only of
+    `origin` when the origin is known."""
     rows = session.scalars(
         select(Hotline).where(
             Hotline.country == country,
@@ -45,7 +46,7 @@ def find(
         )
     )
     kept = [h for h in rows if h.purpose != "embassy" or origin in (None, h.serves)]
-    return sorted(kept, key=lambda h: (PURPOSES.index(h.purpose), h.id))
+    return sorted(kept, key=lambda h: (purposes.index(h.purpose), h.id))
 
 
 def best_for(rows: list[Hotline], language: str) -> Hotline | None:

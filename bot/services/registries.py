@@ -21,11 +21,31 @@ STATUSES = ("active", "suspended", "cancelled", "expired")
 # Licence prefixes as people write them in their own script.
 _PREFIX_TRANSLITERATIONS = {"আরএল": "RL", "আর এল": "RL"}
 _LICENCE = regex.compile(r"(?<![A-Z0-9])([A-Z]{1,4})?[\s\-./#:]*(\d{1,7})(?![0-9])")
-# Words every agency name shares, in our four languages: they make unrelated names look alike.
+# Words every agency name shares, in our four languages: they make unrelated names look alike,
+# so they carry no weight (a match on them alone is no match). Burmese and Khmer ones are also
+# removed inside words, since those scripts do not separate words with spaces.
 _NAME_NOISE = frozenset((
-    "ltd", "limited", "co", "company", "pvt", "private", "plc", "inc", "agency", "agencies",
-    "the", "sample", "အေဂျင်စီ", "ကုမ္ပဏီ", "ភ្នាក់ងារ", "ក្រុមហ៊ុន", "এজেন্সি", "কোম্পানি", "লিমিটেড",
+    "ltd", "limited", "co", "company", "pvt", "private", "plc", "inc", "corp", "corporation",
+    "agency", "agencies", "agent", "agents", "the", "and", "sample", "overseas", "oversea",
+    "manpower", "international", "intl", "recruiting", "recruitment", "recruiters", "recruiter",
+    "services", "service", "employment", "enterprise", "enterprises",
+    # Burmese: agency, company, limited, overseas, abroad, manpower, international, services,
+    # employment
+    "အေဂျင်စီ", "အေဂျင်စ", "ကုမ္ပဏီ", "လီမိတက်", "အိုဗာစီး", "ပြည်ပ", "မန်ပါဝါ",
+    "အင်တာနေရှင်နယ်", "နိုင်ငံတကာ", "ဝန်ဆောင်မှု", "အလုပ်အကိုင်",
+    # Khmer: agency, company, international, services, manpower, overseas, recruitment
+    "ភ្នាក់ងារ", "ក្រុមហ៊ុន", "អន្តរជាតិ", "សេវាកម្ម", "ម៉ែនផៅវ័រ", "ម៉ែនផៅ", "អូវើស៊ី",
+    "ជ្រើសរើស",
+    # Bengali: overseas, manpower, international, recruiting, agency, services, limited, company
+    "ওভারসিজ", "ওভারসীজ", "ম্যানপাওয়ার", "ইন্টারন্যাশনাল", "রিক্রুটিং", "এজেন্সি", "এজেন্সী",
+    "সার্ভিসেস", "সার্ভিস", "লিমিটেড", "লিঃ", "কোম্পানি", "কোং",
 ))  # fmt: skip
+_UNSPACED = regex.compile(r"[\u1000-\u109F\u1780-\u17FF]")  # Burmese, Khmer
+_UNSPACED_NOISE = regex.compile(
+    "|".join(
+        regex.escape(w) for w in sorted(_NAME_NOISE, key=len, reverse=True) if _UNSPACED.search(w)
+    )
+)
 _NOT_LETTERS = regex.compile(r"[\p{P}\p{S}\s]+")
 MATCH_SCORE = 92.0
 CANDIDATE_SCORE = 70.0
@@ -144,12 +164,12 @@ def _lookup_in(session: Session, query: str, country: str | None) -> Lookup:
 def _by_name(agencies: list[Agency], query: str) -> Lookup:
     wanted = _clean_name(query)
     if not wanted:
-        return Lookup()
+        return _by_generic_name(agencies, query)
     names: list[tuple[str, Agency]] = [
-        (_clean_name(name), agency)
+        (cleaned, agency)
         for agency in agencies
         for name in (agency.name, *agency.aliases)
-        if name
+        if name and (cleaned := _clean_name(name))
     ]
     scored = process.extract(
         wanted, [n for n, _ in names], scorer=fuzz.WRatio, limit=len(names) or 1
@@ -168,6 +188,24 @@ def _by_name(agencies: list[Agency], query: str) -> Lookup:
         return Lookup(agency=top, snapshot=_snapshot_of(top))
     candidates = [agency for _, agency in ranked[:MAX_CANDIDATES]]
     return Lookup(candidates=candidates, snapshot=_snapshot_of(top))
+
+
+def _by_generic_name(agencies: list[Agency], query: str) -> Lookup:
+    """A name made only of generic words ("Overseas Manpower Ltd") matches exactly that name,
+    and nothing is ever offered as "did you mean" on generic words alone."""
+    wanted = _words(query)
+    if not wanted:
+        return Lookup()
+    found = {
+        agency.id: agency
+        for agency in agencies
+        for name in (agency.name, *agency.aliases)
+        if name and _words(name) == wanted
+    }
+    if len(found) != 1:
+        return Lookup()
+    agency = next(iter(found.values()))
+    return Lookup(agency=agency, snapshot=_snapshot_of(agency))
 
 
 def _result(rows: list[Agency], *, by_licence: bool) -> Lookup:
@@ -189,8 +227,14 @@ def _clean_name(name: str) -> str:
     (rapidfuzz's default processor drops Burmese, Khmer and Bengali vowel signs as
     "non-alphanumeric", so it is not used.)
     """
+    kept = (_UNSPACED_NOISE.sub("", w) for w in _words(name).split() if w not in _NAME_NOISE)
+    return " ".join(w for w in kept if w)
+
+
+def _words(name: str) -> str:
+    """Casefolded words without punctuation."""
     words = _NOT_LETTERS.split(unicodedata.normalize("NFC", name).casefold())
-    return " ".join(w for w in words if w and w not in _NAME_NOISE)
+    return " ".join(w for w in words if w)
 
 
 def agency_count(session: Session) -> int:

@@ -102,3 +102,4 @@ class Classification:
     confidence: float
     entities: tuple[Entity, ...] = ()
     ranking: tuple[tuple[str, float], ...] = field(default_factory=tuple)
+    indicators: tuple[Indicator, ...] = ()

@@ -3,6 +3,10 @@
 Pure functions over (gold, predicted) pairs, so the same figures come out of the CLI, the
 benchmark script and the test-suite. Macro-F1 per language averages F1 over the intents that
 language's gold lines use; a predicted intent outside them still costs precision elsewhere.
+
+Distress is scored by risk level (a confusion matrix, urgent recall, urgent + concern recall,
+the share of calm lines flagged urgent) and by indicator (recall of each gold indicator).
+A line without a `risk` is `urgent` when its intent is urgent_help, else `none`.
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.vocabulary import Indicator, Risk
+
 URGENT_INTENT = "urgent_help"
+RISKS = (Risk.URGENT, Risk.CONCERN, Risk.NONE)
 
 
 @dataclass(frozen=True)
@@ -23,6 +30,8 @@ class Example:
     intent: str
     lang: str | None = None
     variant: str | None = None
+    risk: Risk = Risk.NONE
+    indicators: tuple[Indicator, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -32,10 +41,16 @@ class Outcome:
     intent: str
     urgent: bool
     lang: str | None = None
+    risk: Risk | None = None  # None: the scorer derives it from `urgent`
+    indicators: tuple[Indicator, ...] = ()
+
+    @property
+    def level(self) -> Risk:
+        return self.risk or (Risk.URGENT if self.urgent else Risk.NONE)
 
 
 def load_examples(path: Path) -> list[Example]:
-    """Lines `{"text","intent","lang"?,"variant"?}`; blank lines are skipped."""
+    """Lines `{"text","intent","lang"?,"variant"?,"risk"?,"indicators"?}`; blanks skipped."""
     examples = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -43,7 +58,17 @@ def load_examples(path: Path) -> list[Example]:
         row = json.loads(line)
         if "text" not in row or "intent" not in row:
             raise ValueError(f"{path}:{number}: needs 'text' and 'intent'")
-        examples.append(Example(row["text"], row["intent"], row.get("lang"), row.get("variant")))
+        default = Risk.URGENT if row["intent"] == URGENT_INTENT else Risk.NONE
+        examples.append(
+            Example(
+                row["text"],
+                row["intent"],
+                row.get("lang"),
+                row.get("variant"),
+                Risk(row.get("risk", default)),
+                tuple(Indicator(i) for i in row.get("indicators", ())),
+            )
+        )
     return examples
 
 
@@ -62,6 +87,38 @@ def _group_scores(gold: Sequence[str], pred: Sequence[str]) -> dict[str, Any]:
     macro = sum(s["f1"] for s in per_intent.values()) / len(per_intent) if per_intent else 0.0
     accuracy = sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold) if gold else 0.0
     return {"n": len(gold), "macro_f1": macro, "accuracy": accuracy, "per_intent": per_intent}
+
+
+def _ratio(hits: int, total: int) -> float | None:
+    return hits / total if total else None
+
+
+def risk_scores(examples: Sequence[Example], outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """Risk confusion matrix (gold -> predicted), recalls, calm lines flagged urgent, and the
+    recall of each gold indicator (the line's predicted indicators include it)."""
+    pairs = list(zip(examples, outcomes, strict=True))
+    matrix = {str(g): {str(p): 0 for p in RISKS} for g in RISKS}
+    for example, outcome in pairs:
+        matrix[str(example.risk)][str(outcome.level)] += 1
+    urgent = [o for e, o in pairs if e.risk is Risk.URGENT]
+    distress = [o for e, o in pairs if e.risk is not Risk.NONE]
+    calm = [(e, o) for e, o in pairs if e.risk is Risk.NONE]
+    indicators: dict[str, dict[str, Any]] = {}
+    for indicator in Indicator:
+        gold = [o for e, o in pairs if indicator in e.indicators]
+        if gold:
+            found = sum(indicator in o.indicators for o in gold)
+            indicators[str(indicator)] = {"recall": found / len(gold), "support": len(gold)}
+    return {
+        "matrix": matrix,
+        "urgent_recall": _ratio(sum(o.level is Risk.URGENT for o in urgent), len(urgent)),
+        "distress_recall": _ratio(sum(o.level is not Risk.NONE for o in distress), len(distress)),
+        "calm_flagged_urgent": _ratio(sum(o.level is Risk.URGENT for _, o in calm), len(calm)),
+        "missed": [e.text for e, o in pairs if e.risk is not Risk.NONE and o.level is Risk.NONE]
+        + [e.text for e, o in pairs if e.risk is Risk.URGENT and o.level is Risk.CONCERN],
+        "calm_flagged": [e.text for e, o in calm if o.level is Risk.URGENT],
+        "indicators": indicators,
+    }
 
 
 def score(
@@ -101,10 +158,32 @@ def score(
             "missed": missed,
             "false_alarms": alarms,
         },
+        "risk": risk_scores(examples, outcomes),
         "confusions": [
             {"gold": g, "predicted": p, "count": n} for (g, p), n in confusions.most_common(worst)
         ],
     }
+
+
+def _format_risk(risk: dict[str, Any]) -> list[str]:
+    def fmt(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    lines = ["", "risk: gold (rows) -> predicted", f"{'':<9}" + "".join(f"{r:>9}" for r in RISKS)]
+    for gold, row in risk["matrix"].items():
+        lines.append(f"{gold:<9}" + "".join(f"{row[str(p)]:>9}" for p in RISKS))
+    lines += [
+        f"urgent recall: {fmt(risk['urgent_recall'])}",
+        f"urgent + concern recall: {fmt(risk['distress_recall'])}",
+        f"calm lines flagged urgent: {fmt(risk['calm_flagged_urgent'])}",
+    ]
+    lines += [f"  missed or under-rated: {text}" for text in risk["missed"]]
+    lines += [f"  calm flagged urgent: {text}" for text in risk["calm_flagged"]]
+    if risk["indicators"]:
+        lines += ["", "indicator                 recall  support"]
+        for name, s in risk["indicators"].items():
+            lines.append(f"{name:<25} {s['recall']:.3f}   {s['support']}")
+    return lines
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -139,6 +218,7 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"urgent false-alarm rate: {urgent['false_alarm_rate']:.3f}")
         for text in urgent["false_alarms"]:
             lines.append(f"  false alarm: {text}")
+    lines += _format_risk(report["risk"])
     if report["confusions"]:
         lines += ["", "worst confusions (gold -> predicted: count)"]
         lines += [f"  {c['gold']} -> {c['predicted']}: {c['count']}" for c in report["confusions"]]

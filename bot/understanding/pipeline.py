@@ -1,4 +1,4 @@
-"""The understanding pipeline: normalize -> classify (Rasa, else keywords) -> safety net.
+"""The understanding pipeline: normalize -> classify (Rasa, else keywords) -> safety net -> risk.
 
 It never raises and never waits longer than the NLU timeout: when the Rasa server is down,
 slow or confused, the keyword router answers and the degradation is logged once per outage
@@ -13,11 +13,11 @@ from bot.understanding.base import Classification, Parse
 from bot.understanding.keywords import KeywordRouter, default_router
 from bot.understanding.normalize import normalize
 from bot.understanding.rasa_client import NluUnavailable, RasaClient
+from bot.understanding.risk import RISK_ORDER, URGENT_INTENT, assess, merge
 from bot.understanding.safety_net import SafetyNet, default_safety_net
+from bot.vocabulary import Risk
 
 log = logging.getLogger(__name__)
-
-URGENT = "urgent_help"
 
 
 class NluPipeline:
@@ -69,10 +69,14 @@ class NluPipeline:
         intent, confidence = result.intent, result.confidence
         # The safety net overrides the classifier: a flagged message is treated as a request
         # for help (intent urgent_help), with the classifier's reading kept in `ranking`.
-        flagged = self.safety_net.match(norm.text)
-        if flagged and intent != URGENT:
-            log.info("safety net flagged a message the classifier read as %s", intent)
-            intent, confidence = URGENT, 1.0
+        alarm = self.safety_net.alarm(norm.text)
+        indicators = merge(result.indicators, alarm.indicators if alarm else ())
+        risk = max(
+            assess(intent, indicators), alarm.risk if alarm else Risk.NONE, key=RISK_ORDER.index
+        )
+        if risk is Risk.URGENT and intent != URGENT_INTENT:
+            log.info("urgent indicators in a message the classifier read as %s", intent)
+            intent, confidence = URGENT_INTENT, 1.0
         ranking = result.ranking or ((result.intent, result.confidence),)
         return Parse(
             text=text,
@@ -80,7 +84,9 @@ class NluPipeline:
             lang=norm.lang,
             intent=intent,
             confidence=confidence,
-            urgent=intent == URGENT,
+            urgent=risk is Risk.URGENT,
+            risk=risk,
+            indicators=indicators,
             entities=result.entities,
             ranking=ranking,
             source=source,

@@ -14,26 +14,36 @@ import httpx
 
 from bot.understanding.base import INTENTS, Classification, Entity
 from bot.understanding.entities import canonical_country, canonical_licence
+from bot.understanding.risk import split_label
 
 
 class NluUnavailable(Exception):
     """The NLU server did not give a usable answer in time."""
 
 
+def _ranking(raw: list[dict[str, Any]]) -> tuple[tuple[str, float], ...]:
+    """Rasa's ranking by contract intent: the best score of each intent's labels."""
+    best: dict[str, float] = {}
+    for entry in raw:
+        intent, _ = split_label(str(entry.get("name", "")))
+        if intent in INTENTS:
+            best[intent] = max(best.get(intent, 0.0), float(entry["confidence"]))
+    return tuple(sorted(best.items(), key=lambda item: -item[1]))
+
+
 def to_classification(payload: dict[str, Any]) -> Classification:
-    """Rasa's parse result as a `Classification`; unknown intents become out_of_scope."""
+    """Rasa's parse result as a `Classification`; unknown intents become out_of_scope.
+
+    Labels `<intent>+<indicator>...` carry the distress indicators the model saw."""
     try:
         intent = payload["intent"]
-        name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
+        label, confidence = str(intent.get("name")), float(intent.get("confidence") or 0.0)
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise NluUnavailable(f"unexpected answer from the NLU server: {exc!r}") from exc
+    name, indicators = split_label(label)
     if name not in INTENTS:
-        name = "out_of_scope"
-    ranking = tuple(
-        (r["name"], float(r["confidence"]))
-        for r in payload.get("intent_ranking") or ()
-        if r.get("name") in INTENTS
-    )
+        name, indicators = "out_of_scope", ()
+    ranking = _ranking(payload.get("intent_ranking") or [])
     entities: list[Entity] = []
     seen: set[tuple[str, str]] = set()
     for raw in payload.get("entities") or ():
@@ -48,7 +58,7 @@ def to_classification(payload: dict[str, Any]) -> Classification:
             continue
         seen.add((kind, canonical))
         entities.append(Entity(kind, canonical, raw.get("start"), raw.get("end")))
-    return Classification(name, confidence, tuple(entities), ranking)
+    return Classification(name, confidence, tuple(entities), ranking, indicators)
 
 
 class RasaClient:

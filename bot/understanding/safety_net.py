@@ -1,8 +1,14 @@
 """The urgent-help safety net: curated phrases that flag a message whatever the classifier says.
 
 Missing a victim is the worst error the bot can make, so this detector is deliberately
-simple, deterministic and biased towards recall. Phrase lists are data, one file per language
-in `urgent_phrases/`. Each phrase is matched the way its script is written:
+simple, deterministic and biased towards recall; it is also the floor when the NLU server is
+down. A false alarm is not harmless either (a silent handover, hotline time), so it fires only
+on a situation the writer is in: not on a question about the topic ("what is trafficking",
+"is it legal to keep my passport before I leave"), not on a negated phrase ("they don't beat
+me"), and topic words ("trafficking") only when the writer speaks of themselves.
+
+Phrase lists are data, one file per language in `urgent_phrases/`, grouped into signals that
+name the ILO indicator they show. Each phrase is matched the way its script is written:
 
 - Burmese and Khmer (no spaces between words): substring of the text with all spaces removed;
 - Bengali: the same, but only starting at a word start, so short words do not fire inside
@@ -16,13 +22,16 @@ unless one of the rule's `unless` words is there ("should I keep a *copy* of my 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import regex
 import yaml
 from rapidfuzz import fuzz
+
+from bot.vocabulary import Indicator, Risk
 
 PHRASES_DIR = Path(__file__).with_name("urgent_phrases")
 FUZZY_MIN_LENGTH = 10
@@ -40,29 +49,62 @@ class _Text:
     latin: str  # " word word " lower-cased Latin words, padded for whole-word search
     compact: str  # all whitespace removed
     word_starts: frozenset[int]  # indices in `compact` where a word starts
+    word_at: dict[int, str]  # the word starting at each of those indices
 
     @classmethod
     def of(cls, text: str) -> _Text:
         words = _NOT_LETTER.sub(" ", text.lower()).split()
-        starts, compact, position = set(), [], 0
+        word_at, position = {}, 0
         for word in words:
-            starts.add(position)
-            compact.append(word)
+            word_at[position] = word
             position += len(word)
         latin_words = [w for w in words if regex.fullmatch(r"[a-z0-9']+", w)]
-        return cls(f" {' '.join(latin_words)} ", "".join(compact), frozenset(starts))
+        return cls(f" {' '.join(latin_words)} ", "".join(words), frozenset(word_at), word_at)
 
 
-def _compact(phrase: str) -> str:
-    return "".join(_NOT_LETTER.sub(" ", phrase.lower()).split())
+def _words(phrase: str) -> str:
+    return " ".join(_NOT_LETTER.sub(" ", phrase.lower()).split())
 
 
-def _matches(phrase: str, text: _Text, *, prefix: bool, fuzzy: bool) -> bool:
-    norm = " ".join(_NOT_LETTER.sub(" ", phrase.lower()).split())
+@dataclass(frozen=True)
+class _Negations:
+    """Words that cancel a phrase right before it (not, မ, មិន) or right after it (না)."""
+
+    before: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+
+    def cancel(self, text: _Text, start: int, end: int, latin: bool) -> bool:
+        """Whether the occurrence [start, end) is negated (in `latin` or `compact`)."""
+        if latin:
+            before = text.latin[:start].split()[-2:]
+            after = text.latin[end:].split()[:1]
+            return any(" ".join(before[i:]) in self.before for i in range(len(before))) or bool(
+                after and after[0] in self.after
+            )
+        head = text.compact[:start]
+        return any(regex.search(f"(?:{n})$", head) for n in self.before) or (
+            text.word_at.get(end) in self.after
+        )
+
+
+def _occurrences(needle: str, haystack: str) -> Iterator[int]:
+    start = haystack.find(needle)
+    while start != -1:
+        yield start
+        start = haystack.find(needle, start + 1)
+
+
+def _matches(
+    phrase: str, text: _Text, *, prefix: bool, fuzzy: bool, negations: _Negations = _Negations()
+) -> bool:
+    """Whether `phrase` occurs in `text`, at least once not negated."""
+    norm = _words(phrase)
     if _LATIN.match(norm):
         needle = f" {norm}" if prefix else f" {norm} "
-        if needle in text.latin:
-            return True
+        for start in _occurrences(needle, text.latin):
+            end = start + len(needle)
+            if not negations.cancel(text, start, end - (not prefix), latin=True):
+                return True
         # partial_ratio aligns the shorter string inside the longer: a text shorter than the
         # phrase ("help" against "help me now") must not count as containing it.
         return (
@@ -71,15 +113,13 @@ def _matches(phrase: str, text: _Text, *, prefix: bool, fuzzy: bool) -> bool:
             and len(text.latin.strip()) >= len(norm)
             and fuzz.partial_ratio(norm, text.latin) >= FUZZY_MIN_SCORE
         )
-    needle = _compact(phrase)
-    if not _BENGALI.search(needle):
-        return needle in text.compact
-    start = text.compact.find(needle)
-    while start != -1:
-        if start in text.word_starts:
-            return True
-        start = text.compact.find(needle, start + 1)
-    return False
+    needle = norm.replace(" ", "")
+    word_start = bool(_BENGALI.search(needle))
+    return any(
+        (not word_start or start in text.word_starts)
+        and not negations.cancel(text, start, start + len(needle), latin=False)
+        for start in _occurrences(needle, text.compact)
+    )
 
 
 @dataclass(frozen=True)
@@ -87,12 +127,12 @@ class Rule:
     groups: tuple[tuple[str, ...], ...]
     unless: tuple[str, ...] = ()
 
-    def fires(self, text: _Text) -> bool:
+    def fires(self, text: _Text, negations: _Negations = _Negations()) -> bool:
         def present(alt: str) -> bool:
-            return _matches(alt, text, prefix=True, fuzzy=False)
+            return _matches(alt, text, prefix=True, fuzzy=False, negations=negations)
 
         return all(any(present(a) for a in group) for group in self.groups) and not any(
-            present(word) for word in self.unless
+            _matches(word, text, prefix=True, fuzzy=False) for word in self.unless
         )
 
     def __str__(self) -> str:
@@ -100,38 +140,126 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Signal:
+    """Phrases and rules that show one indicator (`None`: a plain cry for help), and the risk
+    they mean (`concern` for a sign without danger now, such as documents kept)."""
+
+    indicator: Indicator | None
+    phrases: tuple[str, ...] = ()
+    all_of: tuple[Rule, ...] = ()
+    first_person: bool = False
+    risk: Risk = Risk.URGENT
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """One language's signals, with the words that make a phrase not count."""
+
+    signals: tuple[Signal, ...]
+    informational: tuple[str, ...] = ()
+    first_person: tuple[str, ...] = ()
+    negations: _Negations = _Negations()
+
+    @classmethod
+    def from_data(cls, data: dict) -> Lexicon:
+        def strings(key: str, source: dict | None = None) -> tuple[str, ...]:
+            return tuple(str(s) for s in (source if source is not None else data).get(key, []))
+
+        signals = tuple(
+            Signal(
+                indicator=Indicator(raw["indicator"]) if raw.get("indicator") else None,
+                phrases=strings("phrases", raw),
+                all_of=tuple(
+                    Rule(
+                        groups=tuple(tuple(str(a) for a in group) for group in rule["groups"]),
+                        unless=strings("unless", rule),
+                    )
+                    for rule in raw.get("all_of", [])
+                ),
+                first_person=bool(raw.get("first_person", False)),
+                risk=Risk(raw.get("risk", Risk.URGENT)),
+            )
+            for raw in data.get("signals", [])
+        )
+        return cls(
+            signals,
+            informational=strings("informational"),
+            first_person=strings("first_person"),
+            negations=_Negations(strings("negations_before"), strings("negations_after")),
+        )
+
+    def speaks_of_self(self, text: _Text) -> bool:
+        return any(_matches(w, text, prefix=False, fuzzy=False) for w in self.first_person)
+
+    def fired(self, text: _Text) -> Iterator[tuple[str, Signal]]:
+        """(trigger, signal) for every signal that fires on `text`."""
+        for signal in self.signals:
+            if signal.first_person and not self.speaks_of_self(text):
+                continue
+            trigger = next(
+                (
+                    p
+                    for p in signal.phrases
+                    if _matches(p, text, prefix=False, fuzzy=True, negations=self.negations)
+                ),
+                None,
+            ) or next((str(r) for r in signal.all_of if r.fires(text, self.negations)), None)
+            if trigger:
+                yield trigger, signal
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """Why the safety net fired: the first trigger, every indicator it saw, the highest risk."""
+
+    trigger: str
+    indicators: tuple[Indicator, ...] = field(default_factory=tuple)
+    risk: Risk = Risk.URGENT
+
+
+@dataclass(frozen=True)
 class SafetyNet:
-    phrases: tuple[str, ...]
-    all_of: tuple[Rule, ...]
+    lexicons: tuple[Lexicon, ...]
 
     @classmethod
     def load(cls, directory: Path = PHRASES_DIR) -> SafetyNet:
-        phrases: list[str] = []
-        rules: list[Rule] = []
-        for path in sorted(directory.glob("*.yml")):
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            phrases += [str(p) for p in data.get("phrases", [])]
-            rules += [
-                Rule(
-                    groups=tuple(tuple(str(a) for a in group) for group in rule["groups"]),
-                    unless=tuple(str(w) for w in rule.get("unless", [])),
-                )
-                for rule in data.get("all_of", [])
-            ]
-        if not phrases:
+        lexicons = tuple(
+            Lexicon.from_data(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+            for path in sorted(directory.glob("*.yml"))
+        )
+        if not any(s.phrases for lexicon in lexicons for s in lexicon.signals):
             raise ValueError(f"no urgent phrases found in {directory}")
-        return cls(tuple(phrases), tuple(rules))
+        return cls(lexicons)
+
+    def informational(self, text: str) -> bool:
+        """Whether `text` asks about the topic rather than telling a situation."""
+        prepared = _Text.of(text)
+        return any(
+            _matches(cue, prepared, prefix=False, fuzzy=False)
+            for lexicon in self.lexicons
+            for cue in lexicon.informational
+        )
+
+    def alarm(self, text: str) -> Alarm | None:
+        """What fires on normalized `text` (None for nothing, or for a question)."""
+        if self.informational(text):
+            return None
+        prepared = _Text.of(text)
+        fired = [hit for lexicon in self.lexicons for hit in lexicon.fired(prepared)]
+        if not fired:
+            return None
+        indicators = dict.fromkeys(s.indicator for _, s in fired if s.indicator is not None)
+        urgent = any(s.risk is Risk.URGENT for _, s in fired)
+        return Alarm(fired[0][0], tuple(indicators), Risk.URGENT if urgent else Risk.CONCERN)
 
     def match(self, text: str) -> str | None:
         """The first phrase (or rule) that fires on normalized `text`, else None."""
-        prepared = _Text.of(text)
-        for phrase in self.phrases:
-            if _matches(phrase, prepared, prefix=False, fuzzy=True):
-                return phrase
-        return next((str(rule) for rule in self.all_of if rule.fires(prepared)), None)
+        found = self.alarm(text)
+        return found.trigger if found else None
 
     def is_urgent(self, text: str) -> bool:
-        return self.match(text) is not None
+        found = self.alarm(text)
+        return found is not None and found.risk is Risk.URGENT
 
 
 @lru_cache(maxsize=1)

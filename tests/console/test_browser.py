@@ -16,7 +16,9 @@ from bot.clock import utcnow
 from bot.console.accounts import create_staff
 from bot.console.auth import COOKIE
 from bot.db.models import AuditEntry, Case, Staff
+from bot.services import cases
 from bot.settings import ROOT
+from bot.vocabulary import Indicator
 from tests.console.conftest import PASSWORD, Console, totp_code, urgent_case
 from tests.fixtures.bot import RunningBot, reply_text
 from tests.fixtures.servers import wait_until
@@ -424,3 +426,34 @@ def test_reassignment_keeps_the_draft_and_ctrl_enter_sends(
     expect(page.locator("#case-state")).to_contain_text("Assigned to: other@example.org")
     page.screenshot(path=str(SHOTS / "reassigned.png"), full_page=True)
     context.close()
+
+
+def test_console_shows_the_indicators_a_case_carries(page: Page, console_bot: RunningBot) -> None:
+    """Queue row, case view and the supervisor's weekly report show what the bot heard."""
+    bot = console_bot
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    # A worker in Bangladesh accepts the offer of a person after describing debt and unpaid
+    # wages (as the dialogue labels such a case: it carries the indicators of the conversation).
+    bot.tap("W-debt", "start.privacy|lang=bn")
+    bot.tap("W-debt", "human.start")
+    with bot.db.session() as session:
+        case = session.scalars(select(Case)).one()
+        cases.add_indicators(case, [Indicator.WAGE_WITHHOLDING, Indicator.DEBT_BONDAGE])
+        case_id = case.id
+
+    _login(page, bot, "super@example.org")
+    row = page.locator(f'tr[data-case="{case_id}"]')
+    expect(row.locator(".indicator")).to_have_text(["wage withholding", "debt bondage"])
+    page.screenshot(path=str(SHOTS / "indicators-queue.png"), full_page=True)
+
+    row.get_by_role("link").click()
+    labels = page.locator("dd.indicators .indicator")
+    expect(labels).to_have_text(["wage withholding", "debt bondage"])
+    page.screenshot(path=str(SHOTS / "indicators-case.png"), full_page=True)
+
+    page.goto(f"{bot.url}/console/report")
+    table = page.locator("table.indicators")
+    expect(table.locator('tr[data-indicator="debt_bondage"] td').nth(1)).to_have_text("1")
+    expect(table.locator('tr[data-indicator="wage_withholding"] td').nth(1)).to_have_text("1")
+    expect(table.locator('tr[data-indicator="minor"]')).to_have_count(0)
+    page.screenshot(path=str(SHOTS / "indicators-report.png"), full_page=True)

@@ -130,3 +130,36 @@ def test_weekly_report_by_language_and_priority() -> None:
     assert rows[("2026-W48", "my", "normal")].resolved == 1
     assert rows[("2026-W48", "my", "normal")].opened == 0
     assert next(iter(rows))[0] == "2026-W48", "newest week first"
+
+
+def test_indicators_show_in_the_queue_and_filter_like_labels(session: Session) -> None:
+    boss = _staff(session, "s@example.org", "supervisor")
+    debt = _case(session, 3, indicators=["debt_bondage", "document_retention"])
+    _case(session, 4, labels=["passport"])
+    rows = queries.queue(session, boss, QueueFilter(), now=NOW, urgent_after=URGENT_AFTER)
+    assert {r.id: r.indicators for r in rows}[debt.id] == ["debt_bondage", "document_retention"]
+    assert _ids(session, boss, QueueFilter(label="debt_bondage")) == [debt.id]
+
+
+def test_cases_counted_by_indicator_per_week() -> None:
+    monday = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)  # ISO week 2026-W47
+
+    def case(days: int, *indicators: str) -> CaseTimes:
+        return CaseTimes(monday + timedelta(days=days), None, None, "bn", "normal", indicators)
+
+    weeks, rows = queries.indicator_counts(
+        [
+            case(0, "debt_bondage", "wage_withholding"),
+            case(1, "debt_bondage"),
+            case(7, "minor"),
+            case(8),
+        ]
+    )
+    assert weeks == ["2026-W48", "2026-W47"]
+    by = {r.indicator: (r.per_week, r.total) for r in rows}
+    assert by == {
+        "wage_withholding": ((0, 1), 1),
+        "debt_bondage": ((0, 2), 2),
+        "minor": ((1, 0), 1),
+    }
+    assert [r.indicator for r in rows] == ["wage_withholding", "debt_bondage", "minor"]

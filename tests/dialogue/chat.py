@@ -15,6 +15,7 @@ from bot.dialogue.engine import Engine
 from bot.messages import Reply
 from bot.pipeline import effects
 from bot.understanding.base import Entity, Parse
+from bot.vocabulary import Indicator, Risk
 
 
 def parse(
@@ -28,6 +29,8 @@ def parse(
     ranking: tuple[tuple[str, float], ...] = (),
     normalized: str | None = None,
     was_zawgyi: bool = False,
+    risk: Risk = Risk.NONE,
+    indicators: tuple[Indicator, ...] = (),
 ) -> Parse:
     """A hand-built NLU result, as the Rasa server and safety net would produce it."""
     return Parse(
@@ -40,6 +43,8 @@ def parse(
         entities=tuple(Entity(k, v) for k, v in (entities or {}).items()),
         ranking=ranking or ((intent, confidence),),
         was_zawgyi=was_zawgyi,
+        risk=risk,
+        indicators=indicators,
     )
 
 

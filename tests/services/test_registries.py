@@ -87,6 +87,36 @@ def test_unknown_names_and_filler_words_find_nothing(seeded_session: Session) ->
         assert found.snapshot is not None and found.snapshot.retrieved == date(2026, 11, 1)
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Nowhere Overseas",
+        "Best Manpower International Ltd",
+        "Overseas Recruiting Agency",
+        "ABC Services Co",
+        "ফেক ওভারসিজ লিমিটেড",
+        "ညီညီ မန်ပါဝါ အေဂျင်စီ",
+        "ពន្លឺ ម៉ែនផៅវ័រ",
+        "Royal Overseas",
+    ],
+)
+def test_generic_words_carry_no_weight(seeded_session: Session, query: str) -> None:
+    """Sharing "Overseas" or "Manpower" with a licensed agency makes no "did you mean"."""
+    found = registries.lookup(seeded_session, query, None)
+    names = [a.name for a in found.candidates] + ([found.agency.name] if found.agency else [])
+    shared_only_generic = [n for n in names if "Royal" not in n]
+    assert not shared_only_generic, names
+
+
+def test_distinctive_words_still_match_with_generic_words_around_them(
+    seeded_session: Session,
+) -> None:
+    found = registries.lookup(seeded_session, "Golden Bridge Overseas Recruiting Agency", "BD")
+    assert found.agency is not None and found.agency.licence_number == "RL-0215"
+    found = registries.lookup(seeded_session, "ရွှေမြေအေဂျင်စီ", "MM")
+    assert found.agency is not None and found.agency.licence_number == "OEA-101"
+
+
 def test_expired_by_date_even_if_listed_active(seeded_session: Session) -> None:
     found = registries.lookup(seeded_session, "RL-0333", "BD").agency
     assert isinstance(found, Agency) and found.status == "active"
@@ -100,7 +130,7 @@ def test_sample_lists_are_marked(seeded_session: Session) -> None:
 
 def test_hotlines_by_country_and_purpose(seeded_session: Session) -> None:
     th = hotlines.find(seeded_session, "TH")
-    assert [h.purpose for h in th] == ["emergency", "anti_trafficking", "labour"]
+    assert [h.purpose for h in th] == ["emergency", "anti_trafficking", "child", "labour"]
     assert [h.number for h in hotlines.find(seeded_session, "KH", hotlines.URGENT_PURPOSES)][
         :2
     ] == [
@@ -108,6 +138,8 @@ def test_hotlines_by_country_and_purpose(seeded_session: Session) -> None:
         "1288",
     ]
     assert all(h.source and h.confidence for h in th)
+    child = hotlines.find(seeded_session, "BD", hotlines.CHILD_PURPOSES)
+    assert [h.number for h in child][:2] == ["1098", "999"], "the child helpline first"
 
 
 @pytest.mark.parametrize(

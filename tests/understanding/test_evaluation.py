@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.understanding.evaluation import Example, Outcome, format_report, load_examples, score
+from bot.vocabulary import Indicator, Risk
 
 
 def test_scores_per_language_and_urgent() -> None:
@@ -51,3 +52,51 @@ def test_load_examples_requires_text_and_intent(tmp_path: Path) -> None:
     bad.write_text(json.dumps({"text": "hi"}) + "\n")
     with pytest.raises(ValueError, match=r"bad\.jsonl:1"):
         load_examples(bad)
+
+
+def test_risk_matrix_recalls_and_indicator_recall() -> None:
+    debt, minor = Indicator.DEBT_BONDAGE, Indicator.MINOR
+    examples = [
+        Example("a", "urgent_help", "en", risk=Risk.URGENT, indicators=(minor,)),
+        Example("b", "urgent_help", "en", risk=Risk.URGENT, indicators=(minor,)),
+        Example("c", "info_fees", "en", risk=Risk.CONCERN, indicators=(debt,)),
+        Example("d", "info_fees", "en", risk=Risk.CONCERN, indicators=(debt,)),
+        Example("e", "info_rights", "en"),
+        Example("f", "info_rights", "en"),
+    ]
+    outcomes = [
+        Outcome("urgent_help", True, "en", Risk.URGENT, (minor,)),
+        Outcome("info_fees", False, "en", Risk.CONCERN, (debt,)),  # under-rated
+        Outcome("info_fees", False, "en", Risk.CONCERN, (debt,)),
+        Outcome("info_fees", False, "en", Risk.NONE),  # missed
+        Outcome("urgent_help", True, "en", Risk.URGENT, (minor,)),  # false alarm
+        Outcome("info_rights", False, "en"),  # risk derived from `urgent`: none
+    ]
+    risk = score(examples, outcomes)["risk"]
+    assert risk["matrix"]["urgent"] == {"urgent": 1, "concern": 1, "none": 0}
+    assert risk["matrix"]["concern"] == {"urgent": 0, "concern": 1, "none": 1}
+    assert risk["matrix"]["none"] == {"urgent": 1, "concern": 0, "none": 1}
+    assert (risk["urgent_recall"], risk["distress_recall"], risk["calm_flagged_urgent"]) == (
+        0.5,
+        0.75,
+        0.5,
+    )
+    assert risk["indicators"] == {
+        "debt_bondage": {"recall": 0.5, "support": 2},
+        "minor": {"recall": 0.5, "support": 2},
+    }
+    assert risk["calm_flagged"] == ["e"]
+    text = format_report(score(examples, outcomes))
+    assert "urgent + concern recall: 0.750" in text and "debt_bondage" in text
+
+
+def test_load_examples_reads_risk_and_indicators(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    rows = [
+        {"text": "x", "intent": "info_fees", "risk": "concern", "indicators": ["debt_bondage"]},
+        {"text": "y", "intent": "urgent_help"},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    first, second = load_examples(path)
+    assert (first.risk, first.indicators) == (Risk.CONCERN, (Indicator.DEBT_BONDAGE,))
+    assert (second.risk, second.indicators) == (Risk.URGENT, ())

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from bot.understanding.rasa_client import NluUnavailable, RasaClient, to_classification
+from bot.vocabulary import Indicator
 
 
 def test_rasa_answer_is_mapped_with_canonical_entities() -> None:
@@ -63,3 +64,24 @@ async def test_client_sends_the_token_and_maps_errors() -> None:
             await client.classify("boom")
     finally:
         await client.aclose()
+
+
+def test_labels_carry_indicators_and_the_ranking_is_by_intent() -> None:
+    result = to_classification(
+        {
+            "intent": {"name": "info_fees+debt_bondage+wage_withholding", "confidence": 0.8},
+            "intent_ranking": [
+                {"name": "info_fees+debt_bondage+wage_withholding", "confidence": 0.8},
+                {"name": "info_fees", "confidence": 0.1},
+                {"name": "urgent_help+violence", "confidence": 0.06},
+                {"name": "urgent_help", "confidence": 0.04},
+            ],
+        }
+    )
+    assert (result.intent, result.indicators) == (
+        "info_fees",
+        (Indicator.DEBT_BONDAGE, Indicator.WAGE_WITHHOLDING),
+    )
+    assert result.ranking == (("info_fees", 0.8), ("urgent_help", 0.06))
+    unknown = to_classification({"intent": {"name": "info_fees+made_up", "confidence": 0.5}})
+    assert (unknown.intent, unknown.indicators) == ("info_fees", ())

@@ -1,4 +1,5 @@
-"""The urgent-help safety net: recall on the held-out file, robustness, few false alarms."""
+"""The urgent-help safety net: recall on the held-out files, robustness, few false alarms,
+indicators, and no alarm on questions, negations or topic words said of someone else."""
 
 from __future__ import annotations
 
@@ -8,13 +9,21 @@ import pytest
 
 from bot.understanding.evaluation import load_examples
 from bot.understanding.normalize import normalize
-from bot.understanding.safety_net import default_safety_net
+from bot.understanding.safety_net import Alarm, default_safety_net
+from bot.vocabulary import Indicator, Risk
 
-HELDOUT = Path(__file__).resolve().parents[2] / "nlu" / "tests" / "heldout.jsonl"
+TESTS = Path(__file__).resolve().parents[2] / "nlu" / "tests"
+HELDOUT = TESTS / "heldout.jsonl"
+DISTRESS = TESTS / "distress_heldout.jsonl"
+
+
+def alarm(text: str) -> Alarm | None:
+    return default_safety_net().alarm(normalize(text).text)
 
 
 def flagged(text: str) -> bool:
-    return default_safety_net().is_urgent(normalize(text).text)
+    """Whether the floor catches the message (urgent, or a concern such as documents kept)."""
+    return alarm(text) is not None
 
 
 def test_recall_on_heldout_urgent_lines_all_languages_and_zawgyi() -> None:
@@ -70,3 +79,70 @@ def test_urgent_messages_are_flagged(text: str) -> None:
 )
 def test_ordinary_messages_are_not_flagged(text: str) -> None:
     assert not flagged(text)
+
+
+def test_no_alarm_on_the_informational_distress_lines() -> None:
+    calm = [e for e in load_examples(DISTRESS) if e.risk is Risk.NONE]
+    assert len(calm) >= 60
+    assert [e.text for e in calm if flagged(e.text)] == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what is trafficking",
+        "how to avoid trafficking when i go to thailand",
+        "is it legal the agency keep my passport before i leave",
+        "ok so like wat",
+        "they dont beat me, boss is kind",
+        "my boss never hit me",
+        "trafficking is a big problem in the region",  # nobody in a trafficking situation
+        "လူကုန်ကူးမှု ဆိုတာ ဘာလဲ",
+        "ကျွန်မကို မရိုက်ဘူး",
+        "ការជួញដូរមនុស្សគឺជាអ្វី",
+        "គេមិនវាយខ្ញុំទេ",
+        "মানব পাচার কি",
+        "মালিক মারে না",
+        "amake mare na",
+    ],
+)
+def test_questions_negations_and_other_peoples_topics_do_not_fire(text: str) -> None:
+    assert alarm(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "indicator"),
+    [
+        ("the boss beats me", Indicator.VIOLENCE),
+        ("i was trafficked to this farm", None),
+        ("they locked me in the room", Indicator.RESTRICTION_OF_MOVEMENT),
+        ("ကျွန်မရိုက်ခံရတယ်", Indicator.VIOLENCE),  # ကျွန်မ "I" is not the negation မ
+        ("ခြိမ်းခြောက်တယ်", Indicator.INTIMIDATION),
+        ("គេវាយខ្ញុំ", Indicator.VIOLENCE),
+        ("মালিক মারে", Indicator.VIOLENCE),
+        ("dalal amake bikri kore dise", Indicator.ABUSE_OF_VULNERABILITY),
+        ("im 16 and the agent take me to thailand", Indicator.MINOR),
+        ("ခ်ဳပ္ အသက္ ၁၅ ႏွစ္", Indicator.MINOR),  # Zawgyi, Burmese digits
+        ("ខ្ញុំអាយុ១៥ ធ្វើការរោងចក្រ", Indicator.MINOR),
+        ("আমার বয়স ১৬", Indicator.MINOR),
+        ("they force me to scam people", Indicator.FORCED_CRIMINALITY),
+    ],
+)
+def test_situations_are_urgent_with_their_indicator(text: str, indicator: Indicator | None) -> None:
+    found = alarm(text)
+    assert found is not None and found.risk is Risk.URGENT
+    if indicator is not None:
+        assert indicator in found.indicators
+
+
+def test_documents_kept_alone_is_a_concern() -> None:
+    for text in ("my boss took my passport", "malik passport niye nise"):
+        found = alarm(text)
+        assert found is not None
+        assert (found.risk, found.indicators) == (Risk.CONCERN, (Indicator.DOCUMENT_RETENTION,))
+    both = alarm("boss took my passport and locked the door")
+    assert both is not None and both.risk is Risk.URGENT
+    assert set(both.indicators) == {
+        Indicator.DOCUMENT_RETENTION,
+        Indicator.RESTRICTION_OF_MOVEMENT,
+    }

@@ -50,8 +50,17 @@ def audit_page(
 def report_page(request: Request, staff: Supervisor) -> HTMLResponse:
     since = utcnow() - timedelta(weeks=REPORT_WEEKS)
     with _db(request).session() as session:
-        rows = queries.weekly_report(queries.case_times(session, since))
-    return render(request, "report.html", staff, rows=rows, weeks=REPORT_WEEKS)
+        times = queries.case_times(session, since)
+    weeks, by_indicator = queries.indicator_counts(t for t in times if t.opened_at >= since)
+    return render(
+        request,
+        "report.html",
+        staff,
+        rows=queries.weekly_report(times),
+        weeks=REPORT_WEEKS,
+        indicator_weeks=weeks,
+        by_indicator=by_indicator,
+    )
 
 
 @router.get("/staff")
