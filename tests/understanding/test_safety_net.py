@@ -82,7 +82,7 @@ def test_ordinary_messages_are_not_flagged(text: str) -> None:
 
 
 def test_no_alarm_on_the_informational_distress_lines() -> None:
-    calm = [e for e in load_examples(DISTRESS) if e.risk is Risk.NONE]
+    calm = [e for e in load_examples(DISTRESS) if e.level is Risk.NONE]
     assert len(calm) >= 60
     assert [e.text for e in calm if flagged(e.text)] == []
 
