@@ -62,21 +62,23 @@ async def test_general_heldout_keeps_its_intents(pipeline: NluPipeline) -> None:
 
 
 _NOT_YET = pytest.mark.xfail(strict=True, reason="concern, but read as another indicator")
-DEBT_BONDAGE = [
-    "the agent say i go home only when the debt is paid",
-    pytest.param("ပွဲစားက အကြွေးကျေမှ အိမ်ပြန်လို့ရမယ်တဲ့", marks=_NOT_YET),
-    "មេខ្យល់ថាសងបំណុលអស់សិន ទើបឱ្យទៅផ្ទះ",
-    pytest.param("দালাল বলছে দেনা শোধ হলে তবেই বাড়ি যেতে দিবে", marks=_NOT_YET),
-]
+DEBT_BONDAGE = {  # text: whether its indicator and topic are read right yet
+    "the agent say i go home only when the debt is paid": True,
+    "ပွဲစားက အကြွေးကျေမှ အိမ်ပြန်လို့ရမယ်တဲ့": False,
+    "មេខ្យល់ថាសងបំណុលអស់សិន ទើបឱ្យទៅផ្ទះ": True,
+    "দালাল বলছে দেনা শোধ হলে তবেই বাড়ি যেতে দিবে": False,
+}
 
 
-@pytest.mark.parametrize("text", [getattr(t, "values", (t,))[0] for t in DEBT_BONDAGE])
+@pytest.mark.parametrize("text", DEBT_BONDAGE)
 async def test_debt_bondage_is_a_concern(pipeline: NluPipeline, text: str) -> None:
     parsed = await pipeline.parse(text)
     assert (parsed.risk, parsed.urgent) == (Risk.CONCERN, False), parsed
 
 
-@pytest.mark.parametrize("text", DEBT_BONDAGE)
+@pytest.mark.parametrize(
+    "text", [pytest.param(t, marks=() if ok else _NOT_YET) for t, ok in DEBT_BONDAGE.items()]
+)
 async def test_debt_bondage_is_named_and_gets_the_fees_topic(
     pipeline: NluPipeline, text: str
 ) -> None:
