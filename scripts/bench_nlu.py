@@ -6,6 +6,8 @@ model if needed (cached by content hash), serves it on a free port and reports, 
 - macro-F1 through the bot's full pipeline (normalization, Zawgyi conversion, safety net);
 - macro-F1 of the model alone on the raw text (no normalization, no safety net);
 - urgent recall and false-alarm rate, the Zawgyi lines against their Unicode twins;
+- by risk level: urgent + concern recall, calm lines flagged urgent (`--heldout
+  nlu/tests/distress_heldout.jsonl` for the distress set);
 - parse latency p50/p99 through the bot's client (`NluPipeline.parse`).
 
     .venv/bin/python scripts/bench_nlu.py [--heldout nlu/tests/heldout.jsonl] [--json]
@@ -92,17 +94,20 @@ def table(results: dict[str, dict], languages: list[str]) -> str:
     lines.append(
         f"{'pipeline':<22}"
         + "".join(f"{lang:>14}" for lang in languages)
-        + f"{'urgent R':>10}{'false al.':>10}{'p50 ms':>8}{'p99 ms':>8}"
+        + f"{'urgent R':>10}{'false al.':>10}{'U+C R':>8}{'calm>U':>8}{'p50 ms':>8}{'p99 ms':>8}"
     )
     for name, r in results.items():
         full, raw = r["pipeline"]["languages"], r["model_only"]["languages"]
         cells = "".join(
             f"{full[lang]['macro_f1']:>7.3f}/{raw[lang]['macro_f1']:.3f}" for lang in languages
         )
-        urgent = r["pipeline"]["urgent"]
+        urgent, risk = r["pipeline"]["urgent"], r["pipeline"]["risk"]
+        distress = risk["distress_recall"]
         lines.append(
             f"{name:<22}{cells}{urgent['recall']:>10.3f}"
             f"{urgent['false_alarm_rate']:>10.3f}"
+            f"{'-' if distress is None else f'{distress:.3f}':>8}"
+            f"{risk['calm_flagged_urgent']:>8.3f}"
             f"{r['latency_ms']['p50']:>8.1f}{r['latency_ms']['p99']:>8.1f}"
         )
     lines += ["", "Zawgyi vs Unicode (Burmese, full pipeline macro-F1 / accuracy)"]

@@ -30,8 +30,12 @@ class Example:
     intent: str
     lang: str | None = None
     variant: str | None = None
-    risk: Risk = Risk.NONE
+    risk: Risk | None = None  # None: urgent for urgent_help, else none
     indicators: tuple[Indicator, ...] = ()
+
+    @property
+    def level(self) -> Risk:
+        return self.risk or (Risk.URGENT if self.intent == URGENT_INTENT else Risk.NONE)
 
 
 @dataclass(frozen=True)
@@ -58,14 +62,13 @@ def load_examples(path: Path) -> list[Example]:
         row = json.loads(line)
         if "text" not in row or "intent" not in row:
             raise ValueError(f"{path}:{number}: needs 'text' and 'intent'")
-        default = Risk.URGENT if row["intent"] == URGENT_INTENT else Risk.NONE
         examples.append(
             Example(
                 row["text"],
                 row["intent"],
                 row.get("lang"),
                 row.get("variant"),
-                Risk(row.get("risk", default)),
+                Risk(row["risk"]) if "risk" in row else None,
                 tuple(Indicator(i) for i in row.get("indicators", ())),
             )
         )
@@ -99,10 +102,10 @@ def risk_scores(examples: Sequence[Example], outcomes: Sequence[Outcome]) -> dic
     pairs = list(zip(examples, outcomes, strict=True))
     matrix = {str(g): {str(p): 0 for p in RISKS} for g in RISKS}
     for example, outcome in pairs:
-        matrix[str(example.risk)][str(outcome.level)] += 1
-    urgent = [o for e, o in pairs if e.risk is Risk.URGENT]
-    distress = [o for e, o in pairs if e.risk is not Risk.NONE]
-    calm = [(e, o) for e, o in pairs if e.risk is Risk.NONE]
+        matrix[str(example.level)][str(outcome.level)] += 1
+    urgent = [o for e, o in pairs if e.level is Risk.URGENT]
+    distress = [o for e, o in pairs if e.level is not Risk.NONE]
+    calm = [(e, o) for e, o in pairs if e.level is Risk.NONE]
     indicators: dict[str, dict[str, Any]] = {}
     for indicator in Indicator:
         gold = [o for e, o in pairs if indicator in e.indicators]
@@ -114,8 +117,8 @@ def risk_scores(examples: Sequence[Example], outcomes: Sequence[Outcome]) -> dic
         "urgent_recall": _ratio(sum(o.level is Risk.URGENT for o in urgent), len(urgent)),
         "distress_recall": _ratio(sum(o.level is not Risk.NONE for o in distress), len(distress)),
         "calm_flagged_urgent": _ratio(sum(o.level is Risk.URGENT for _, o in calm), len(calm)),
-        "missed": [e.text for e, o in pairs if e.risk is not Risk.NONE and o.level is Risk.NONE]
-        + [e.text for e, o in pairs if e.risk is Risk.URGENT and o.level is Risk.CONCERN],
+        "missed": [e.text for e, o in pairs if e.level is not Risk.NONE and o.level is Risk.NONE]
+        + [e.text for e, o in pairs if e.level is Risk.URGENT and o.level is Risk.CONCERN],
         "calm_flagged": [e.text for e, o in calm if o.level is Risk.URGENT],
         "indicators": indicators,
     }

@@ -44,11 +44,15 @@ def test_parse_writes_one_json_line_per_input_line_in_order(rasa_server: str) ->
             "intent",
             "confidence",
             "urgent",
+            "risk",
+            "indicators",
             "entities",
         }
+        assert row["urgent"] == (row["risk"] == "urgent")
     assert rows[0]["intent"] == "greet"
     assert rows[1]["normalized"] == "ကျွန်မကိုအလုပ်ရှင်ကအိမ်ထဲမှာပိတ်ထားတယ်"
     assert (rows[1]["lang"], rows[1]["urgent"]) == ("my", True)
+    assert "restriction_of_movement" in rows[1]["indicators"]
     assert rows[2]["intent"] == "out_of_scope"
     assert {(e["entity"], e["value"]) for e in rows[3]["entities"]} == {
         ("licence_number", "RL-1234"),
@@ -61,11 +65,21 @@ def test_parse_writes_one_json_line_per_input_line_in_order(rasa_server: str) ->
 def test_parse_without_server_answers_from_keywords_quickly() -> None:
     started = time.monotonic()
     result = run(
-        ["parse", "--no-start"], "menu\nကယ်ပါ\n", f"http://127.0.0.1:{free_port()}", timeout=60
+        ["parse", "--no-start"],
+        "menu\nကယ်ပါ\nwhat is trafficking\nthe boss beats me\n",
+        f"http://127.0.0.1:{free_port()}",
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [(r["intent"], r["urgent"]) for r in rows] == [("menu", False), ("urgent_help", True)]
+    assert [(r["urgent"], r["risk"]) for r in rows] == [
+        (False, "none"),
+        (True, "urgent"),
+        (False, "none"),  # a question about trafficking is not an emergency
+        (True, "urgent"),
+    ]
+    assert (rows[0]["intent"], rows[1]["intent"]) == ("menu", "urgent_help")
+    assert rows[3]["indicators"] == ["violence"]
     assert time.monotonic() - started < 30
 
 

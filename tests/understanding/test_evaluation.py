@@ -61,7 +61,7 @@ def test_risk_matrix_recalls_and_indicator_recall() -> None:
         Example("b", "urgent_help", "en", risk=Risk.URGENT, indicators=(minor,)),
         Example("c", "info_fees", "en", risk=Risk.CONCERN, indicators=(debt,)),
         Example("d", "info_fees", "en", risk=Risk.CONCERN, indicators=(debt,)),
-        Example("e", "info_rights", "en"),
+        Example("e", "info_rights", "en"),  # no risk given: none, as not urgent_help
         Example("f", "info_rights", "en"),
     ]
     outcomes = [
@@ -98,5 +98,5 @@ def test_load_examples_reads_risk_and_indicators(tmp_path: Path) -> None:
     ]
     path.write_text("\n".join(json.dumps(r) for r in rows))
     first, second = load_examples(path)
-    assert (first.risk, first.indicators) == (Risk.CONCERN, (Indicator.DEBT_BONDAGE,))
-    assert (second.risk, second.indicators) == (Risk.URGENT, ())
+    assert (first.level, first.indicators) == (Risk.CONCERN, (Indicator.DEBT_BONDAGE,))
+    assert (second.risk, second.level, second.indicators) == (None, Risk.URGENT, ())

@@ -82,7 +82,7 @@ def test_ordinary_messages_are_not_flagged(text: str) -> None:
 
 
 def test_no_alarm_on_the_informational_distress_lines() -> None:
-    calm = [e for e in load_examples(DISTRESS) if e.risk is Risk.NONE]
+    calm = [e for e in load_examples(DISTRESS) if e.level is Risk.NONE]
     assert len(calm) >= 60
     assert [e.text for e in calm if flagged(e.text)] == []
 
@@ -135,8 +135,12 @@ def test_situations_are_urgent_with_their_indicator(text: str, indicator: Indica
         assert indicator in found.indicators
 
 
-def test_documents_kept_alone_is_a_concern() -> None:
-    for text in ("my boss took my passport", "malik passport niye nise"):
+def test_documents_kept_alone_is_a_concern_taken_away_urgent() -> None:
+    for text in ("my boss took my passport", "malik passport niye nise", "ថៅកែយកលិខិតឆ្លងដែនខ្ញុំ"):
+        found = alarm(text)
+        assert found is not None and found.risk is Risk.URGENT
+        assert found.indicators == (Indicator.DOCUMENT_RETENTION,)
+    for text in ("the company keeps my passport", "malik passport rekhe dise"):
         found = alarm(text)
         assert found is not None
         assert (found.risk, found.indicators) == (Risk.CONCERN, (Indicator.DOCUMENT_RETENTION,))
