@@ -151,7 +151,7 @@ def test_indicators_heard_during_a_case_label_it_and_a_minor_upgrades_it(
                        indicators=(Indicator.DOCUMENT_RETENTION,))  # fmt: skip
     # A person holds the conversation: the bot only says one will answer, no card.
     [said] = [r.text for r in waiting]
-    assert said.startswith(t("handover.waiting", "en", expect="").split("  ")[0])
+    assert said.startswith(t("handover.waiting", "en", expect="").split("%")[0].split("\n")[0])
     assert _cases(chat)[0].indicators == ["document_retention"]
     chat.say("i am 16", "out_of_scope", 0.4, indicators=(Indicator.MINOR,))
     [case] = _cases(chat)
