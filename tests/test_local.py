@@ -41,7 +41,8 @@ def test_run_migrates_seeds_starts_nlu_and_stops_it(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{port}"
     try:
         ready = wait_until(lambda: process.poll() is None and _ready(url), timeout=300)
-        assert ready == {"ready": True, "database": True, "nlu": True}
+        assert (ready["ready"], ready["database"], ready["nlu"]) == (True, True, True)
+        assert ready["work"]["stuck"] is False
         store = Database(database)
         with store.sessions() as session:
             assert session.scalar(select(func.count(Hotline.id))) > 0

@@ -61,6 +61,19 @@ def find_licence(text: str) -> str | None:
     return canonical_licence(match.group()) if match else None
 
 
+# The prefixes licence lists use (BMET's RL, Myanmar's OEA, Cambodia's PRA): "help 999" is no
+# licence number, however it is shaped.
+_LICENCE_ONLY = regex.compile(
+    r"(?:(?:r\.?\s?l\.?|আর\s?এল|oea|pra)[\s\-./#:]{0,3})?\d{3,7}", regex.IGNORECASE
+)
+
+
+def is_licence_only(text: str) -> bool:
+    """The message is a licence number and nothing else ("OEA-၁၀၁", "RL 1024")."""
+    cleaned = ascii_digits(unicodedata.normalize("NFC", text)).strip(" .,!?")
+    return _LICENCE_ONLY.fullmatch(cleaned) is not None
+
+
 class CountryNames(BaseModel):
     """`countries.yml`: per ISO code, the names people type in each language."""
 

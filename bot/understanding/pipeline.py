@@ -10,16 +10,11 @@ from __future__ import annotations
 import logging
 
 from bot.understanding.base import Classification, Parse
+from bot.understanding.entities import is_licence_only
 from bot.understanding.keywords import KeywordRouter, default_router
 from bot.understanding.normalize import normalize
 from bot.understanding.rasa_client import NluUnavailable, RasaClient
-from bot.understanding.risk import (
-    RISK_MIN_CONFIDENCE,
-    RISK_ORDER,
-    URGENT_INTENT,
-    assess,
-    merge,
-)
+from bot.understanding.risk import RISK_ORDER, URGENT_INTENT, assess, merge
 from bot.understanding.safety_net import SafetyNet, default_safety_net
 from bot.vocabulary import Risk
 
@@ -76,12 +71,12 @@ class NluPipeline:
         # The safety net overrides the classifier: a flagged message is treated as a request
         # for help (intent urgent_help), with the classifier's reading kept in `ranking`.
         alarm = self.safety_net.alarm(norm.text)
-        # A guess is no alarm: below the floor, the model's reading (urgent_help included) is
-        # left to the dialogue's "did you mean", and only the safety net can raise risk.
-        sure = confidence >= RISK_MIN_CONFIDENCE
-        indicators = merge(result.indicators if sure else (), alarm.indicators if alarm else ())
+        # A licence number alone ("OEA-၁၀၁") is an answer, not a situation: the model's reading
+        # of it raises no risk (the safety net, which needs words, still could).
+        heard = not is_licence_only(norm.text)
+        indicators = merge(result.indicators if heard else (), alarm.indicators if alarm else ())
         risk = max(
-            assess(intent if sure else "", indicators),
+            assess(intent if heard else "", indicators),
             alarm.risk if alarm else Risk.NONE,
             key=RISK_ORDER.index,
         )

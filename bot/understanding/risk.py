@@ -17,9 +17,6 @@ from bot.vocabulary import Indicator, Risk
 URGENT_INTENT = "urgent_help"
 RISK_ORDER = (Risk.NONE, Risk.CONCERN, Risk.URGENT)
 LABEL_SEPARATOR = "+"
-# The model's reading raises risk only from this confidence on: a 0.2 guess of
-# `urgent_help+minor` for "OEA-၁၀၁" must not open an urgent case (the safety net still can).
-RISK_MIN_CONFIDENCE = 0.4
 
 # Danger now whatever else the message says.
 URGENT_INDICATORS = frozenset(

@@ -15,6 +15,7 @@ from bot.understanding.entities import (
     CountryNames,
     find_country,
     find_licence,
+    is_licence_only,
 )
 
 ISSUE_COUNTRIES = (
@@ -104,3 +105,20 @@ def test_a_destination_wins_over_an_origin() -> None:
 )
 def test_a_licence_number_inside_a_sentence(sentence: str, licence: str | None) -> None:
     assert find_licence(sentence) == licence
+
+
+@pytest.mark.parametrize(
+    ("text", "alone"),
+    [
+        ("OEA-၁၀၁", True),
+        ("PRA-០១២", True),
+        ("rl-0215", True),
+        ("আরএল ১০২৪", True),
+        ("1024", True),
+        ("help 999", False),
+        ("i am 16", False),
+        ("RL 1024 check pls", False),
+    ],
+)
+def test_a_licence_number_alone_is_told_from_a_sentence(text: str, alone: bool) -> None:
+    assert is_licence_only(text) is alone
