@@ -325,19 +325,76 @@ class AnalyticsMonthly(Base):
     interactions: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class IndicatorMonth(Base):
-    """A closed month's indicator counts (before suppression), computed once and kept.
+class IndicatorUser(Base):
+    """A key that used a family in a month (family "*": any family), and the sex it counts under.
 
-    A closed month's events no longer change, so the report reads these instead of the
-    roll-up; `config` is a hash of the family mapping and reporting-year start they assume.
+    Inserted with ON CONFLICT DO NOTHING in the event's transaction: only a new row bumps
+    `indicator_counts`, so the report reads counters instead of counting keys. `sex` is what
+    the counters hold for this key, so a changed answer moves exactly these rows' counts.
     """
 
-    __tablename__ = "indicator_months"
+    __tablename__ = "indicator_users"
+    __table_args__ = (Index("ix_indicator_users_user_key", "user_key"),)
 
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
-    config: Mapped[str] = mapped_column(String(16), primary_key=True)
-    figures: Mapped[dict]
-    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    family: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sex: Mapped[str] = mapped_column(String(16))
+
+
+class IndicatorCell(Base):
+    """A key seen in a month and family with a channel, language or country ("" unknown)."""
+
+    __tablename__ = "indicator_cells"
+    __table_args__ = (Index("ix_indicator_cells_user_key", "user_key"),)
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    family: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(16), primary_key=True)
+    user_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class IndicatorYearUser(Base):
+    """A key that used a family in a reporting year (named by its first month); `month`: first."""
+
+    __tablename__ = "indicator_year_users"
+    __table_args__ = (Index("ix_indicator_year_users_user_key", "user_key"),)
+
+    year: Mapped[str] = mapped_column(String(7), primary_key=True)
+    family: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))
+
+
+class IndicatorCount(Base):
+    """The counters the report reads: unique users (and interactions) per month and family.
+
+    `dimension` "" is the family's total; "sex", "channel", "language", "country" a breakdown;
+    "new" the users first seen in the family that reporting year, in that month.
+    """
+
+    __tablename__ = "indicator_counts"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    family: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(16), primary_key=True)
+    users: Mapped[int] = mapped_column(Integer, default=0)
+    interactions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IndicatorState(Base):
+    """The one row saying which family mapping and year start the counters were built for.
+
+    A write under another configuration removes it; the next report then rebuilds.
+    """
+
+    __tablename__ = "indicator_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    config: Mapped[str] = mapped_column(String(16))
+    built_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Demographic(Base):
