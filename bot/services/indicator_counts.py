@@ -45,6 +45,11 @@ ANY = "*"  # the family of every resource that counts in one: "anyone"
 NOT_STATED = "not_stated"
 CELLS = ("channel", "language", "country")
 STATE_ID = 1
+SHARDS = 16  # counter rows per figure, so turns of different people seldom wait on one
+
+
+def shard_of(key: str) -> int:
+    return int(key[:4], 16) % SHARDS
 
 
 # ---- shared parts -------------------------------------------------------------------------
@@ -116,18 +121,21 @@ def count_event(session: Session, event: AnalyticsEvent) -> None:
     bumps += [(f, "sex", sex, 1, 0) for f in users]
     bumps += [(f, d, v, 1, 0) for f, d, v in cells]
     bumps += [(f, "new", "", 1, 0) for f in newcomers]
-    _bump(session, month, bumps)
+    _bump(session, month, shard_of(key), bumps)
 
 
-def _bump(session: Session, month: str, bumps: Iterable[tuple[str, str, str, int, int]]) -> None:
+def _bump(
+    session: Session, month: str, shard: int, bumps: Iterable[tuple[str, str, str, int, int]]
+) -> None:
+    """Add to counter rows, locked in one order (family, dimension, value) by every writer."""
     rows = [
-        dict(month=month, family=f, dimension=d, value=v, users=u, interactions=n)
-        for f, d, v, u, n in bumps
+        dict(month=month, family=f, dimension=d, value=v, shard=shard, users=u, interactions=n)
+        for f, d, v, u, n in sorted(bumps)
     ]
     stmt = _insert(session)(IndicatorCount).values(rows)
     session.execute(
         stmt.on_conflict_do_update(
-            index_elements=["month", "family", "dimension", "value"],
+            index_elements=["month", "family", "dimension", "value", "shard"],
             set_={
                 "users": IndicatorCount.users + stmt.excluded.users,
                 "interactions": IndicatorCount.interactions + stmt.excluded.interactions,
@@ -146,7 +154,8 @@ def restate_sex(session: Session, key: str) -> str:
         )
     ).all()
     for month, family, old in moved:
-        _bump(session, month, [(family, "sex", old, -1, 0), (family, "sex", sex, 1, 0)])
+        bumps = [(family, "sex", old, -1, 0), (family, "sex", sex, 1, 0)]
+        _bump(session, month, shard_of(key), bumps)
     if moved:
         session.execute(
             update(IndicatorUser)
@@ -248,16 +257,18 @@ def _fill(session: Session, table: Any, query: Select[Any]) -> None:
 
 
 def _count(session: Session, config: Config, start: str, fam: Any) -> None:
+    """The counters from the membership rows, in shard 0; interactions from the roll-up."""
     users, cells, years = IndicatorUser, IndicatorCell, IndicatorYearUser
     roll_up = AnalyticsMonthly
+    zero, count = literal(0), func.count()
     queries = [
-        select(users.month, users.family, literal(""), literal(""), func.count(), literal(0))
+        select(users.month, users.family, literal(""), literal(""), zero, count, zero)
         .group_by(users.month, users.family),
-        select(users.month, users.family, literal("sex"), users.sex, func.count(), literal(0))
+        select(users.month, users.family, literal("sex"), users.sex, zero, count, zero)
         .group_by(users.month, users.family, users.sex),
-        select(cells.month, cells.family, cells.dimension, cells.value, func.count(), literal(0))
+        select(cells.month, cells.family, cells.dimension, cells.value, zero, count, zero)
         .group_by(cells.month, cells.family, cells.dimension, cells.value),
-        select(years.month, years.family, literal("new"), literal(""), func.count(), literal(0))
+        select(years.month, years.family, literal("new"), literal(""), zero, count, zero)
         .group_by(years.month, years.family),
     ]  # fmt: skip
     for query in queries:
@@ -284,20 +295,14 @@ def _count(session: Session, config: Config, start: str, fam: Any) -> None:
 
 
 def read(session: Session, first: str, last: str) -> list[tuple[str, str, str, str, int, int]]:
-    """The counters of months `first`..`last` (YYYY-MM), zeros left out."""
+    """The counters of months `first`..`last` (YYYY-MM), summed over shards, zeros left out."""
+    c = IndicatorCount
+    users, interactions = func.sum(c.users), func.sum(c.interactions)
     rows = session.execute(
-        select(
-            IndicatorCount.month,
-            IndicatorCount.family,
-            IndicatorCount.dimension,
-            IndicatorCount.value,
-            IndicatorCount.users,
-            IndicatorCount.interactions,
-        ).where(
-            IndicatorCount.month >= first,
-            IndicatorCount.month <= last,
-            (IndicatorCount.users > 0) | (IndicatorCount.interactions > 0),
-        )
+        select(c.month, c.family, c.dimension, c.value, users, interactions)
+        .where(c.month >= first, c.month <= last)
+        .group_by(c.month, c.family, c.dimension, c.value)
+        .having((users > 0) | (interactions > 0))
     )
     return [tuple(row) for row in rows]  # type: ignore[misc]
 

@@ -58,9 +58,10 @@ def upgrade() -> None:
         sa.Column("family", sa.String(length=32), nullable=False),
         sa.Column("dimension", sa.String(length=16), nullable=False),
         sa.Column("value", sa.String(length=16), nullable=False),
+        sa.Column("shard", sa.Integer(), nullable=False),
         sa.Column("users", sa.Integer(), nullable=False),
         sa.Column("interactions", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("month", "family", "dimension", "value"),
+        sa.PrimaryKeyConstraint("month", "family", "dimension", "value", "shard"),
     )
     op.create_table(
         "indicator_state",
