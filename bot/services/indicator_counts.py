@@ -198,11 +198,13 @@ def _pairs(name: str, columns: tuple[str, str], pairs: list[tuple[str, str]]) ->
 def rebuild(session: Session, config: Config, start: str) -> None:
     """Recount everything from the roll-up in bulk SQL, and mark the counters current.
 
-    On PostgreSQL the roll-up is locked first, so events being written wait (their counters
-    then go on from the rebuilt ones) and those already written are seen.
+    On PostgreSQL the answers and the roll-up are locked first (in the order a turn writes
+    them), so turns being written wait (their counters then go on from the rebuilt ones) and
+    those already written are seen.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("LOCK TABLE analytics_monthly IN SHARE ROW EXCLUSIVE MODE"))
+        lock = "LOCK TABLE demographics, analytics_monthly IN SHARE ROW EXCLUSIVE MODE"
+        session.execute(text(lock))
         session.execute(text("SET LOCAL work_mem = '64MB'"))
     for table in (IndicatorUser, IndicatorCell, IndicatorYearUser, IndicatorCount):
         session.execute(delete(table))
