@@ -325,46 +325,25 @@ class AnalyticsMonthly(Base):
     interactions: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class IndicatorUser(Base):
-    """A key that used a family in a month (family "*": any family), and the sex it counts under.
+class IndicatorMember(Base):
+    """A key counted once in a set: inserted with ON CONFLICT DO NOTHING with each event.
 
-    Inserted with ON CONFLICT DO NOTHING in the event's transaction: only a new row bumps
-    `indicator_counts`, so the report reads counters instead of counting keys. `sex` is what
-    the counters hold for this key, so a changed answer moves exactly these rows' counts.
+    Only a new row bumps `indicator_counts`, so the report reads counters, not keys. Sets:
+    dimension "" a month's family (family "*": any family), with the `sex` the counters hold
+    for the key, so a changed answer moves exactly its counts; "channel", "language" or
+    "country" a month's cell (value "" unknown); "year" the reporting year (named by its
+    first month) of a family, for year-to-date users.
     """
 
-    __tablename__ = "indicator_users"
-    __table_args__ = (Index("ix_indicator_users_user_key", "user_key"),)
-
-    month: Mapped[str] = mapped_column(String(7), primary_key=True)
-    family: Mapped[str] = mapped_column(String(32), primary_key=True)
-    user_key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    sex: Mapped[str] = mapped_column(String(16))
-
-
-class IndicatorCell(Base):
-    """A key seen in a month and family with a channel, language or country ("" unknown)."""
-
-    __tablename__ = "indicator_cells"
-    __table_args__ = (Index("ix_indicator_cells_user_key", "user_key"),)
+    __tablename__ = "indicator_members"
+    __table_args__ = (Index("ix_indicator_members_user_key", "user_key"),)
 
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
     family: Mapped[str] = mapped_column(String(32), primary_key=True)
     dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
     value: Mapped[str] = mapped_column(String(16), primary_key=True)
     user_key: Mapped[str] = mapped_column(String(64), primary_key=True)
-
-
-class IndicatorYearUser(Base):
-    """A key that used a family in a reporting year (named by its first month); `month`: first."""
-
-    __tablename__ = "indicator_year_users"
-    __table_args__ = (Index("ix_indicator_year_users_user_key", "user_key"),)
-
-    year: Mapped[str] = mapped_column(String(7), primary_key=True)
-    family: Mapped[str] = mapped_column(String(32), primary_key=True)
-    user_key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    month: Mapped[str] = mapped_column(String(7))
+    sex: Mapped[str | None] = mapped_column(String(16))
 
 
 class IndicatorCount(Base):

@@ -1,8 +1,8 @@
 """Unique users counted as they come: membership rows and the counters they bump.
 
 Each served resource inserts its key into the month's family (and "*", any family), the
-month's channel, language and country cells, and the reporting year's family, all with ON
-CONFLICT DO NOTHING in the event's transaction; only a row that is new bumps its counter. The
+month's channel, language and country cells, and the reporting year's family, in one ON
+CONFLICT DO NOTHING statement in the event's transaction; only a new row bumps a counter. The
 counts are exact (a programme indicator is reported against targets, so no sketches): a key is
 in a set at most once, and every change of what a key counts as moves exactly its own rows.
 
@@ -31,11 +31,9 @@ from bot.db.models import (
     AnalyticsEvent,
     AnalyticsMonthly,
     Demographic,
-    IndicatorCell,
     IndicatorCount,
+    IndicatorMember,
     IndicatorState,
-    IndicatorUser,
-    IndicatorYearUser,
 )
 from bot.services.indicator_config import Config, config_key, families_of, load_config
 from bot.services.pseudonyms import reporting_year
@@ -77,50 +75,41 @@ def count_event(session: Session, event: AnalyticsEvent) -> None:
     """
     settings = get_settings()
     config = load_config(settings.INDICATORS_FILE)
-    state = session.get(IndicatorState, STATE_ID)
-    if state is None:
-        return
-    if state.config != config_key(config, settings.REPORTING_YEAR_START):
-        session.delete(state)  # counted under another mapping: the next report rebuilds
-        return
-    sex = restate_sex(session, event.user_key)
-    if event.resource is None or not (found := families_of(event.resource, config)):
-        return
-    insert = _insert(session)
     key, month = event.user_key, event.month
-    users = {
-        f
-        for (f,) in session.execute(
-            insert(IndicatorUser)
-            .values([dict(month=month, family=f, user_key=key, sex=sex) for f in [*found, ANY]])
-            .on_conflict_do_nothing()
-            .returning(IndicatorUser.family)
-        )
-    }
+    stated = select(Demographic.sex).where(Demographic.user_key == key).scalar_subquery()
+    found = session.execute(
+        select(IndicatorState.config, stated).where(IndicatorState.id == STATE_ID)
+    ).first()
+    if found is None:
+        return
+    if found[0] != config_key(config, settings.REPORTING_YEAR_START):
+        # Counted under another mapping: the next report rebuilds.
+        session.execute(delete(IndicatorState))
+        return
+    sex = restate_sex(session, key, found[1] or NOT_STATED)
+    families = families_of(event.resource, config) if event.resource is not None else []
+    if not families:
+        return
     values = {"channel": event.channel, "language": event.language, "country": event.country}
-    cells = session.execute(
-        insert(IndicatorCell)
+    year = year_of(month, settings.REPORTING_YEAR_START)
+    members = [(month, f, "", "", sex) for f in [*families, ANY]]
+    members += [(month, f, d, values[d] or "", None) for f in families for d in CELLS]
+    members += [(year, f, "year", "", None) for f in families]
+    new = session.execute(
+        _insert(session)(IndicatorMember)
         .values(
             [
-                dict(month=month, family=f, dimension=d, value=values[d] or "", user_key=key)
-                for f in found
-                for d in CELLS
+                dict(month=m, family=f, dimension=d, value=v, user_key=key, sex=x)
+                for m, f, d, v, x in members
             ]
         )
         .on_conflict_do_nothing()
-        .returning(IndicatorCell.family, IndicatorCell.dimension, IndicatorCell.value)
+        .returning(IndicatorMember.family, IndicatorMember.dimension, IndicatorMember.value)
     ).all()
-    year = year_of(month, settings.REPORTING_YEAR_START)
-    newcomers = session.scalars(
-        insert(IndicatorYearUser)
-        .values([dict(year=year, family=f, user_key=key, month=month) for f in found])
-        .on_conflict_do_nothing()
-        .returning(IndicatorYearUser.family)
-    ).all()
-    bumps = [(f, "", "", int(f in users), 1) for f in [*found, ANY]]
-    bumps += [(f, "sex", sex, 1, 0) for f in users]
-    bumps += [(f, d, v, 1, 0) for f, d, v in cells]
-    bumps += [(f, "new", "", 1, 0) for f in newcomers]
+    joined = {f for f, d, _ in new if d == ""}
+    bumps = [(f, "", "", int(f in joined), 1) for f in [*families, ANY]]
+    bumps += [(f, "sex", sex, 1, 0) for f in joined]
+    bumps += [(f, "new" if d == "year" else d, v, 1, 0) for f, d, v in new if d != ""]
     _bump(session, month, shard_of(key), bumps)
 
 
@@ -144,22 +133,21 @@ def _bump(
     )
 
 
-def restate_sex(session: Session, key: str) -> str:
-    """Count `key` under its current sex everywhere it is counted; that sex."""
-    row = session.get(Demographic, key)
-    sex = row.sex if row is not None else NOT_STATED
+def restate_sex(session: Session, key: str, sex: str) -> str:
+    """Count `key` under `sex` (its current answer) everywhere it is counted; `sex`."""
+    family_rows = (IndicatorMember.user_key == key, IndicatorMember.dimension == "")
     moved = session.execute(
-        select(IndicatorUser.month, IndicatorUser.family, IndicatorUser.sex).where(
-            IndicatorUser.user_key == key, IndicatorUser.sex != sex
+        select(IndicatorMember.month, IndicatorMember.family, IndicatorMember.sex).where(
+            *family_rows, IndicatorMember.sex != sex
         )
     ).all()
     for month, family, old in moved:
-        bumps = [(family, "sex", old, -1, 0), (family, "sex", sex, 1, 0)]
+        bumps = [(family, "sex", str(old), -1, 0), (family, "sex", sex, 1, 0)]
         _bump(session, month, shard_of(key), bumps)
     if moved:
         session.execute(
-            update(IndicatorUser)
-            .where(IndicatorUser.user_key == key, IndicatorUser.sex != sex)
+            update(IndicatorMember)
+            .where(*family_rows, IndicatorMember.sex != sex)
             .values(sex=sex)
             .execution_options(synchronize_session=False)
         )
@@ -167,15 +155,14 @@ def restate_sex(session: Session, key: str) -> str:
 
 
 def forget(session: Session, key: str, anonymous: str) -> None:
-    """Delete-my-data: the key's rows move to `anonymous` (no sex stated); totals stay."""
-    for table in (IndicatorUser, IndicatorCell, IndicatorYearUser):
-        session.execute(
-            update(table)
-            .where(table.user_key == key)
-            .values(user_key=anonymous)
-            .execution_options(synchronize_session=False)
-        )
-    restate_sex(session, anonymous)
+    """Delete-my-data: the key's rows move to `anonymous`, no sex stated; totals stay."""
+    session.execute(
+        update(IndicatorMember)
+        .where(IndicatorMember.user_key == key)
+        .values(user_key=anonymous)
+        .execution_options(synchronize_session=False)
+    )
+    restate_sex(session, anonymous, NOT_STATED)
 
 
 # ---- the bulk path ------------------------------------------------------------------------
@@ -206,51 +193,33 @@ def rebuild(session: Session, config: Config, start: str) -> None:
         lock = "LOCK TABLE demographics, analytics_monthly IN SHARE ROW EXCLUSIVE MODE"
         session.execute(text(lock))
         session.execute(text("SET LOCAL work_mem = '64MB'"))
-    for table in (IndicatorUser, IndicatorCell, IndicatorYearUser, IndicatorCount):
+    for table in (IndicatorMember, IndicatorCount):
         session.execute(delete(table))
     roll_up = AnalyticsMonthly
     resources = session.scalars(select(roll_up.resource).distinct()).all()
-    fam = _pairs(
-        "fam",
-        ("resource", "family"),
-        [(r, f) for r in resources if (found := families_of(r, config)) for f in [*found, ANY]],
-    )
+    pairs = [(r, f) for r in resources if (found := families_of(r, config)) for f in [*found, ANY]]
+    fam = _pairs("fam", ("resource", "family"), pairs)
     months = session.scalars(select(roll_up.month).distinct()).all()
     years = _pairs("years", ("month", "year"), [(m, year_of(m, start)) for m in months])
     joined = roll_up.__table__.join(fam, roll_up.resource == fam.c.resource)
     sex = func.coalesce(Demographic.sex, NOT_STATED)
-    _fill(
-        session,
-        IndicatorUser,
-        select(roll_up.month, fam.c.family, roll_up.user_key, sex)
-        .select_from(joined.outerjoin(Demographic, Demographic.user_key == roll_up.user_key))
-        .distinct(),
-    )
-    real = fam.c.family != ANY
-    for dimension in CELLS:
-        _fill(
-            session,
-            IndicatorCell,
-            select(
-                roll_up.month,
-                fam.c.family,
-                literal(dimension),
-                getattr(roll_up, dimension),
-                roll_up.user_key,
-            )
-            .select_from(joined)
-            .where(real)
-            .distinct(),
-        )
-    _fill(
-        session,
-        IndicatorYearUser,
-        select(years.c.year, fam.c.family, roll_up.user_key, func.min(roll_up.month))
-        .select_from(joined.join(years, years.c.month == roll_up.month))
-        .where(real)
-        .group_by(years.c.year, fam.c.family, roll_up.user_key),
-    )
-    _count(session, config, start, fam)
+    nothing, real = literal(""), fam.c.family != ANY
+    queries = [
+        select(roll_up.month, fam.c.family, nothing, nothing, roll_up.user_key, sex)
+        .select_from(joined.outerjoin(Demographic, Demographic.user_key == roll_up.user_key)),
+        *(
+            select(roll_up.month, fam.c.family, literal(d), getattr(roll_up, d),
+                   roll_up.user_key, cast(literal(None), String))
+            .select_from(joined).where(real)
+            for d in CELLS
+        ),
+        select(years.c.year, fam.c.family, literal("year"), nothing, roll_up.user_key,
+               cast(literal(None), String))
+        .select_from(joined.join(years, years.c.month == roll_up.month)).where(real),
+    ]  # fmt: skip
+    for query in queries:
+        _fill(session, IndicatorMember, query.distinct())
+    _count(session, config, start, fam, years)
 
 
 def _fill(session: Session, table: Any, query: Select[Any]) -> None:
@@ -258,21 +227,34 @@ def _fill(session: Session, table: Any, query: Select[Any]) -> None:
     session.execute(table.__table__.insert().from_select(columns, query))
 
 
-def _count(session: Session, config: Config, start: str, fam: Any) -> None:
-    """The counters from the membership rows, in shard 0; interactions from the roll-up."""
-    users, cells, years = IndicatorUser, IndicatorCell, IndicatorYearUser
-    roll_up = AnalyticsMonthly
+def _count(session: Session, config: Config, start: str, fam: Any, years: Any) -> None:
+    """The counters from the membership rows, in shard 0; interactions from the roll-up.
+
+    A year's newcomers are counted in the month they first came, from the roll-up.
+    """
+    m, roll_up = IndicatorMember, AnalyticsMonthly
     zero, count = literal(0), func.count()
+    sets = (m.month, m.family, m.dimension, m.value)
+    first = (
+        select(fam.c.family, roll_up.user_key, func.min(roll_up.month).label("month"))
+        .select_from(
+            roll_up.__table__.join(fam, roll_up.resource == fam.c.resource).join(
+                years, years.c.month == roll_up.month
+            )
+        )
+        .where(fam.c.family != ANY)
+        .group_by(years.c.year, fam.c.family, roll_up.user_key)
+        .subquery("first")
+    )
     queries = [
-        select(users.month, users.family, literal(""), literal(""), zero, count, zero)
-        .group_by(users.month, users.family),
-        select(users.month, users.family, literal("sex"), users.sex, zero, count, zero)
-        .group_by(users.month, users.family, users.sex),
-        select(cells.month, cells.family, cells.dimension, cells.value, zero, count, zero)
-        .group_by(cells.month, cells.family, cells.dimension, cells.value),
-        select(years.month, years.family, literal("new"), literal(""), zero, count, zero)
-        .group_by(years.month, years.family),
-    ]  # fmt: skip
+        select(*sets, zero, count, zero).where(m.dimension != "year").group_by(*sets),
+        select(m.month, m.family, literal("sex"), m.sex, zero, count, zero)
+        .where(m.dimension == "")
+        .group_by(m.month, m.family, m.sex),
+        select(
+            first.c.month, first.c.family, literal("new"), literal(""), zero, count, zero
+        ).group_by(first.c.month, first.c.family),
+    ]
     for query in queries:
         _fill(session, IndicatorCount, query)
     interactions = (

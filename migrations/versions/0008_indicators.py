@@ -25,33 +25,16 @@ _KEY = sa.String(length=64)
 
 def upgrade() -> None:
     op.create_table(
-        "indicator_users",
-        sa.Column("month", sa.String(length=7), nullable=False),
-        sa.Column("family", sa.String(length=32), nullable=False),
-        sa.Column("user_key", _KEY, nullable=False),
-        sa.Column("sex", sa.String(length=16), nullable=False),
-        sa.PrimaryKeyConstraint("month", "family", "user_key"),
-    )
-    op.create_index("ix_indicator_users_user_key", "indicator_users", ["user_key"])
-    op.create_table(
-        "indicator_cells",
+        "indicator_members",
         sa.Column("month", sa.String(length=7), nullable=False),
         sa.Column("family", sa.String(length=32), nullable=False),
         sa.Column("dimension", sa.String(length=16), nullable=False),
         sa.Column("value", sa.String(length=16), nullable=False),
         sa.Column("user_key", _KEY, nullable=False),
+        sa.Column("sex", sa.String(length=16), nullable=True),
         sa.PrimaryKeyConstraint("month", "family", "dimension", "value", "user_key"),
     )
-    op.create_index("ix_indicator_cells_user_key", "indicator_cells", ["user_key"])
-    op.create_table(
-        "indicator_year_users",
-        sa.Column("year", sa.String(length=7), nullable=False),
-        sa.Column("family", sa.String(length=32), nullable=False),
-        sa.Column("user_key", _KEY, nullable=False),
-        sa.Column("month", sa.String(length=7), nullable=False),
-        sa.PrimaryKeyConstraint("year", "family", "user_key"),
-    )
-    op.create_index("ix_indicator_year_users_user_key", "indicator_year_users", ["user_key"])
+    op.create_index("ix_indicator_members_user_key", "indicator_members", ["user_key"])
     op.create_table(
         "indicator_counts",
         sa.Column("month", sa.String(length=7), nullable=False),
@@ -84,6 +67,5 @@ def downgrade() -> None:
     )
     op.drop_table("indicator_state")
     op.drop_table("indicator_counts")
-    for table in ("indicator_year_users", "indicator_cells", "indicator_users"):
-        op.drop_index(f"ix_{table}_user_key", table_name=table)
-        op.drop_table(table)
+    op.drop_index("ix_indicator_members_user_key", table_name="indicator_members")
+    op.drop_table("indicator_members")
