@@ -77,8 +77,14 @@ def count_event(session: Session, event: AnalyticsEvent) -> None:
     config = load_config(settings.INDICATORS_FILE)
     key, month = event.user_key, event.month
     stated = select(Demographic.sex).where(Demographic.user_key == key).scalar_subquery()
-    found = session.execute(
-        select(IndicatorState.config, stated).where(IndicatorState.id == STATE_ID)
+    sex_now = func.coalesce(stated, NOT_STATED)
+    moved = select(IndicatorMember.user_key).where(
+        IndicatorMember.user_key == key,
+        IndicatorMember.dimension == "",
+        IndicatorMember.sex != sex_now,
+    )
+    found = session.execute(  # one round trip for the state, the answer and whether it moved
+        select(IndicatorState.config, sex_now, moved.exists()).where(IndicatorState.id == STATE_ID)
     ).first()
     if found is None:
         return
@@ -86,7 +92,9 @@ def count_event(session: Session, event: AnalyticsEvent) -> None:
         # Counted under another mapping: the next report rebuilds.
         session.execute(delete(IndicatorState))
         return
-    sex = restate_sex(session, key, found[1] or NOT_STATED)
+    sex = str(found[1])
+    if found[2]:
+        restate_sex(session, key, sex)
     families = families_of(event.resource, config) if event.resource is not None else []
     if not families:
         return
@@ -133,8 +141,8 @@ def _bump(
     )
 
 
-def restate_sex(session: Session, key: str, sex: str) -> str:
-    """Count `key` under `sex` (its current answer) everywhere it is counted; `sex`."""
+def restate_sex(session: Session, key: str, sex: str) -> None:
+    """Count `key` under `sex` (its current answer) everywhere it is counted."""
     family_rows = (IndicatorMember.user_key == key, IndicatorMember.dimension == "")
     moved = session.execute(
         select(IndicatorMember.month, IndicatorMember.family, IndicatorMember.sex).where(
@@ -151,7 +159,6 @@ def restate_sex(session: Session, key: str, sex: str) -> str:
             .values(sex=sex)
             .execution_options(synchronize_session=False)
         )
-    return sex
 
 
 def forget(session: Session, key: str, anonymous: str) -> None:
