@@ -100,6 +100,7 @@ def count_event(session: Session, event: AnalyticsEvent) -> None:
         return
     values = {"channel": event.channel, "language": event.language, "country": event.country}
     year = year_of(month, settings.REPORTING_YEAR_START)
+    members: list[tuple[str, str, str, str, str | None]]
     members = [(month, f, "", "", sex) for f in [*families, ANY]]
     members += [(month, f, d, values[d] or "", None) for f in families for d in CELLS]
     members += [(year, f, "year", "", None) for f in families]
