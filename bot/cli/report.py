@@ -37,7 +37,7 @@ def indicators_command(
         raise typer.BadParameter(str(exc)) from exc
     db = Database(settings.DATABASE_URL)
     try:
-        with db.session() as session:  # closed months' counts are kept for next time
+        with db.session() as session:  # a rebuild of stale counters is kept
             doc = indicators.report(session, first, last, settings)
     finally:
         db.dispose()

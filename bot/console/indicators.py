@@ -92,7 +92,7 @@ def _period(first: str, last: str) -> tuple[str, str]:
 
 def _report(request: Request, first: str, last: str) -> dict[str, Any]:
     db: Database = request.app.state.db
-    with db.session() as session:  # commits closed months' counts for next time
+    with db.session() as session:  # commits a rebuild of stale counters
         return indicators.report(session, first, last, request.app.state.settings)
 
 

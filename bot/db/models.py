@@ -429,19 +429,58 @@ class AnalyticsMonthly(Base):
     interactions: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class IndicatorMonth(Base):
-    """A closed month's indicator counts (before suppression), computed once and kept.
+class IndicatorMember(Base):
+    """A key counted once in a set: inserted with ON CONFLICT DO NOTHING with each event.
 
-    A closed month's events no longer change, so the report reads these instead of the
-    roll-up; `config` is a hash of the family mapping and reporting-year start they assume.
+    Only a new row bumps `indicator_counts`, so the report reads counters, not keys. Sets:
+    dimension "" a month's family (family "*": any family), with the `sex` the counters hold
+    for the key, so a changed answer moves exactly its counts; "channel", "language" or
+    "country" a month's cell (value "" unknown); "year" the reporting year (named by its
+    first month) of a family, for year-to-date users.
     """
 
-    __tablename__ = "indicator_months"
+    __tablename__ = "indicator_members"
+    __table_args__ = (Index("ix_indicator_members_user_key", "user_key"),)
 
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
-    config: Mapped[str] = mapped_column(String(16), primary_key=True)
-    figures: Mapped[dict]
-    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    family: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(16), primary_key=True)
+    user_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sex: Mapped[str | None] = mapped_column(String(16))
+
+
+class IndicatorCount(Base):
+    """The counters the report reads: unique users (and interactions) per month and family.
+
+    `dimension` "" is the family's total; "sex", "channel", "language", "country" a breakdown;
+    "new" the users first seen in the family that reporting year, in that month. A figure is
+    the sum over `shard`s (picked by key), so concurrent turns of different people seldom wait
+    on the same counter row.
+    """
+
+    __tablename__ = "indicator_counts"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    family: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(16), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    users: Mapped[int] = mapped_column(Integer, default=0)
+    interactions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IndicatorState(Base):
+    """The one row saying which family mapping and year start the counters were built for.
+
+    A write under another configuration removes it; the next report then rebuilds.
+    """
+
+    __tablename__ = "indicator_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    config: Mapped[str] = mapped_column(String(16))
+    built_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Demographic(Base):

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
 from bot.db.models import AnalyticsEvent, AnalyticsMonthly, User
+from bot.services import indicator_counts
 from bot.services.pseudonyms import current_key
 
 
@@ -21,7 +22,8 @@ def record(
 ) -> AnalyticsEvent:
     """Log one handled interaction: no text, no platform id, no link to the users table.
 
-    A served resource also bumps its row in the monthly roll-up, in the same transaction.
+    A served resource also bumps its row in the monthly roll-up, and every event keeps the
+    indicator's counters (unique users, sex as now stated), in the same transaction.
     """
     now = utcnow()
     version, key = current_key(session, user.channel, user.address, now)
@@ -41,6 +43,7 @@ def record(
     session.add(event)
     if resource is not None:
         _roll_up(session, event)
+    indicator_counts.count_event(session, event)
     return event
 
 

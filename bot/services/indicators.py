@@ -1,65 +1,32 @@
 """The O1.1.3 indicator: unique users of the promoted resources, per month and family.
 
-Counts come from the monthly roll-up (`analytics_monthly`), never from who said what; a
-closed month is counted once and kept (`indicator_months`), so a report's cost follows the
-current month's traffic, not the log's age. Suppression, baselines and progress are pure
-functions over those counts, so every format (JSON, CSV, Markdown, the console page) shows
-the same, already protected, figures.
+Counts are read from counters kept with each event (`indicator_counts`), never from who
+said what, so a report's cost follows the number of months, not the log's size. Suppression,
+baselines and progress are pure functions over those counts, so every format (JSON, CSV,
+Markdown, the console page) shows the same, already protected, figures.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import json
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from fnmatch import fnmatchcase
-from pathlib import Path
+from datetime import date, datetime
 from typing import Any
 
-import yaml
-from sqlalchemy import Select, Subquery, func, literal, select, text, union_all
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from bot.clock import utcnow
-from bot.db.models import AnalyticsMonthly, Demographic, IndicatorMonth
+from bot.services import indicator_counts
+from bot.services.indicator_config import Config, Target, families_of, load_config
 from bot.services.pseudonyms import reporting_year
-from bot.settings import ROOT, Settings
+from bot.settings import Settings
 
-DEFAULT_CONFIG = ROOT / "data" / "indicators.yml"
+__all__ = ["Config", "Target", "families_of", "load_config", "report"]
 SEXES = ("female", "male", "other", "not_stated")
 DIMENSIONS = ("sex", "channel", "language", "country")
 UNKNOWN = "unknown"
 
 Cell = int | str  # a count, or the suppression marker ("<5")
-
-
-@dataclass(frozen=True)
-class Target:
-    per: str  # "month" or "year"
-    years: tuple[int, ...]  # Y1, Y2, ...
-
-
-@dataclass(frozen=True)
-class Config:
-    families: dict[str, tuple[str, ...]]
-    targets: dict[str, Target]
-
-
-def load_config(path: str | Path = "") -> Config:
-    data = yaml.safe_load(Path(path or DEFAULT_CONFIG).read_text(encoding="utf-8"))
-    targets = {
-        name: Target(spec["per"], tuple(int(v) for v in spec["years"]))
-        for name, spec in (data.get("targets") or {}).items()
-    }
-    if any(t.per not in ("month", "year") for t in targets.values()):
-        raise ValueError("a target's `per` must be month or year")
-    families = {name: tuple(patterns) for name, patterns in data["families"].items()}
-    return Config(families, targets)
 
 
 # ---- pure parts ---------------------------------------------------------------------------
@@ -133,179 +100,45 @@ def baseline_months(setting: str, start: str) -> list[str]:
     return months
 
 
-# ---- queries over the roll-up -------------------------------------------------------------
+# ---- figures from the counters -----------------------------------------------------------
+
+Figures = dict[str, Any]  # one month's counts before suppression
 
 
-def families_of(resource: str, config: Config) -> list[str]:
-    """The families a resource counts in (`*` in a pattern matches any text)."""
-    return [
-        name
-        for name, patterns in config.families.items()
-        if any(fnmatchcase(resource, p) for p in patterns)
-    ]
+def _figures(session: Session, months: list[str], config: Config, start: str) -> dict[str, Figures]:
+    """Each month's counts, read from the counters (one query for every month asked).
 
-
-_COLUMNS: dict[str, Any] = {
-    "sex": func.coalesce(Demographic.sex, "not_stated"),
-    "channel": AnalyticsMonthly.channel,
-    "language": AnalyticsMonthly.language,
-    "country": AnalyticsMonthly.country,
-}
-Figures = dict[str, Any]  # one month's counts before suppression (JSON, cached when closed)
-
-
-def _family_table(resources: list[str], config: Config, name: str) -> Subquery:
-    """(resource, family) rows for the resources given, so queries join on equality."""
-    pairs = [(r, f) for r in resources for f in families_of(r, config)] or [("", "")]
-    return union_all(
-        *(select(literal(r).label("resource"), literal(f).label("family")) for r, f in pairs)
-    ).subquery(name)
-
-
-class _Month:
-    """One month's counts; each query is one pass over that month's roll-up for every family."""
-
-    def __init__(self, session: Session, month: str, config: Config) -> None:
-        self.session, self.month, self.config = session, month, config
-        self.resources = sorted(
-            session.scalars(
-                select(AnalyticsMonthly.resource).where(AnalyticsMonthly.month == month).distinct()
-            )
-        )
-        self.families = _family_table(self.resources, config, "families")
-
-    def _select(self, *columns: Any) -> Select[Any]:
-        families = self.families
-        return (
-            select(*columns)
-            .select_from(AnalyticsMonthly)
-            .join(families, AnalyticsMonthly.resource == families.c.resource)
-            .where(AnalyticsMonthly.month == self.month)
-        )
-
-    def totals(self) -> dict[str, tuple[int, int]]:
-        """family -> (unique users, interactions)."""
-        family = self.families.c.family
-        rows = self.session.execute(
-            self._select(
-                family,
-                func.count(AnalyticsMonthly.user_key.distinct()),
-                func.sum(AnalyticsMonthly.interactions),
-            ).group_by(family)
-        )
-        return {f: (users, int(n)) for f, users, n in rows}
-
-    def anyone(self) -> int:
-        """Unique users of any family."""
-        query = self._select(func.count(AnalyticsMonthly.user_key.distinct()))
-        return self.session.scalar(query) or 0
-
-    def breakdown(self, dimension: str) -> dict[str, dict[str, int]]:
-        """family -> {dimension value: unique users}."""
-        family, column = self.families.c.family, _COLUMNS[dimension]
-        query = self._select(family, column, func.count(AnalyticsMonthly.user_key.distinct()))
-        if dimension == "sex":
-            query = query.outerjoin(Demographic, Demographic.user_key == AnalyticsMonthly.user_key)
-        result: dict[str, dict[str, int]] = defaultdict(dict)
-        for f, value, users in self.session.execute(query.group_by(family, column)):
-            result[f][value or UNKNOWN] = users
-        return result
-
-    def newcomers(self, families: list[str], year_start: str, earlier: list[str]) -> dict[str, int]:
-        """family -> users this month not seen in it earlier in the reporting year.
-
-        `earlier` lists the resources served earlier in the year (kept with each month's
-        figures), so the look-back joins on equality and probes each user by key.
-        """
-        family = self.families.c.family
-        earlier_rows = aliased(AnalyticsMonthly)
-        earlier_families = _family_table(earlier, self.config, "earlier_families")
-        seen = (
-            select(literal(1))
-            .select_from(earlier_rows)
-            .join(earlier_families, earlier_rows.resource == earlier_families.c.resource)
-            .where(
-                earlier_rows.user_key == AnalyticsMonthly.user_key,
-                earlier_rows.month >= year_start,
-                earlier_rows.month < self.month,
-                earlier_families.c.family == family,
-            )
-            .exists()
-        )
-        query = self._select(family, func.count(AnalyticsMonthly.user_key.distinct())).where(
-            family.in_(families), ~seen
-        )
-        return {f: users for f, users in self.session.execute(query.group_by(family))}
-
-
-def _config_key(config: Config, start: str) -> str:
-    """What cached figures depend on: the families, which are counted yearly, the year start."""
-    yearly = sorted(n for n, t in config.targets.items() if t.per == "year")
-    text = json.dumps([sorted(config.families.items()), yearly, start])
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _previous(month: str) -> str:
-    year, number = parse_month(month)
-    return f"{year - 1:04d}-12" if number == 1 else f"{year:04d}-{number - 1:02d}"
-
-
-def _figures(
-    session: Session,
-    month: str,
-    config: Config,
-    start: str,
-    current: str,
-    memo: dict[str, Figures],
-) -> Figures:
-    """A month's counts: read back if the month is closed and was counted before.
-
-    `memo` holds the months this report has counted already, so an open month (the current
-    one, or one ahead of it) is counted once per report, not again for each later month.
+    A family's year-to-date users are the users first seen in it that reporting year, summed
+    from the year's first month: the year's earlier months are read too.
     """
-    if month in memo:
-        return memo[month]
-    key = _config_key(config, start)
-    closed = month < current
-    if closed and (row := session.get(IndicatorMonth, (month, key))) is not None:
-        memo[month] = row.figures
-        return row.figures
-    counts = _Month(session, month, config)
-    totals = counts.totals()
-    breakdowns = {d: counts.breakdown(d) for d in DIMENSIONS}
-    yearly = [n for n, t in config.targets.items() if t.per == "year" and n in config.families]
-    year_start = f"{reporting_year_of(month, start):04d}-{start[5:7]}"
-    before = (
-        None
-        if month == year_start
-        else _figures(session, _previous(month), config, start, current, memo)
-    )
-    earlier = before["year_resources"] if before else []
-    new = counts.newcomers(yearly, year_start, earlier) if yearly else {}
-    families = {}
-    for name in config.families:
-        users, interactions = totals.get(name, (0, 0))
-        families[name] = {
-            "unique_users": users,
-            "interactions": interactions,
-            **{f"by_{d}": breakdowns[d].get(name, {}) for d in DIMENSIONS},
-            "year_to_date": (before["families"][name]["year_to_date"] if before else 0)
-            + new.get(name, 0),
-        }
-    figures = {
-        "families": families,
-        "anyone": counts.anyone(),
-        "year_resources": sorted({*earlier, *counts.resources}),
-    }
-    if closed:
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        session.execute(
-            insert(IndicatorMonth)
-            .values(month=month, config=key, figures=figures, computed_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["month", "config"])
-        )
-    memo[month] = figures
+    first = min(indicator_counts.year_of(m, start) for m in months)
+    rows = indicator_counts.read(session, first, max(months))
+    totals: dict[tuple[str, str], tuple[int, int]] = {}
+    cells: dict[tuple[str, str, str], dict[str, int]] = defaultdict(dict)
+    new: dict[tuple[str, str], int] = {}
+    for month, family, dimension, value, users, interactions in rows:
+        if dimension == "":
+            totals[month, family] = (users, interactions)
+        elif dimension == "new":
+            new[month, family] = users
+        elif users:
+            cells[month, family, dimension][value or UNKNOWN] = users
+    figures = {}
+    for month in months:
+        year = indicator_counts.year_of(month, start)
+        families = {}
+        for name in config.families:
+            users, interactions = totals.get((month, name), (0, 0))
+            families[name] = {
+                "unique_users": users,
+                "interactions": interactions,
+                **{f"by_{d}": cells.get((month, name, d), {}) for d in DIMENSIONS},
+                "year_to_date": sum(
+                    n for (m, f), n in new.items() if f == name and year <= m <= month
+                ),
+            }
+        anyone = totals.get((month, indicator_counts.ANY), (0, 0))[0]
+        figures[month] = {"families": families, "anyone": anyone}
     return figures
 
 
@@ -322,21 +155,18 @@ def report(
 ) -> dict[str, Any]:
     """The indicator for months `first`..`last`: the JSON document every format renders.
 
-    Months closed (by an hour's margin for turns still being written) are counted once and
-    kept; only the current month is counted afresh from the roll-up each time.
+    Exact at any time, open months included; `now` is kept for callers that pin the clock.
+    Counters built for another family mapping or year start are rebuilt first (once).
     """
     config = config or load_config(settings.INDICATORS_FILE)
     months = months_between(first, last)
     if not months:
         raise ValueError(f"--from {first} is after --to {last}")
     k, start = settings.INDICATOR_MIN_CELL, settings.REPORTING_YEAR_START
-    current = ((now or utcnow()) - timedelta(hours=1)).strftime("%Y-%m")
-    if session.get_bind().dialect.name == "postgresql":  # distinct counts sort in memory
-        session.execute(text("SET LOCAL work_mem = '64MB'"))
-    memo: dict[str, Figures] = {}
-    figures = {m: _figures(session, m, config, start, current, memo) for m in months}
     base_months = baseline_months(settings.INDICATOR_BASELINE, start)
-    base = [_figures(session, m, config, start, current, memo)["families"] for m in base_months]
+    indicator_counts.current(session, config, start)
+    figures = _figures(session, sorted({*months, *base_months}), config, start)
+    base = [figures[m]["families"] for m in base_months]
     baseline = {
         name: round(sum(f[name]["unique_users"] for f in base) / len(base_months), 1)
         for name in config.families

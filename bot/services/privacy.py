@@ -27,6 +27,7 @@ from bot.db.models import (
     OutboxMessage,
     User,
 )
+from bot.services import indicator_counts
 from bot.services.cases import ACTIVE_STATUSES
 from bot.services.pseudonyms import destroy_closed_keys, live_keys
 from bot.settings import Settings
@@ -68,6 +69,7 @@ def delete_user_data(session: Session, user: User, reason: str) -> None:
         for table in (AnalyticsEvent, AnalyticsMonthly):
             session.execute(update(table).where(table.user_key == key).values(user_key=anonymous))
         session.execute(delete(Demographic).where(Demographic.user_key == key))
+        indicator_counts.forget(session, key, anonymous)
     user.language = user.platform_language = user.country = None
     user.last_inbound_at = None
     user.created_at = utcnow()

@@ -90,40 +90,6 @@ def test_yearly_target_counts_each_person_once_a_year(
     assert doc["progress"]["2026-02"]["learn"]["achieved"] == 0
 
 
-def test_closed_months_are_counted_once(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
-    _served(session, monkeypatch, "A", 2)
-    settings = get_settings()
-
-    def users(now: datetime) -> int:
-        doc = indicators.report(session, "2026-02", "2026-02", settings, now=now)
-        return doc["months"][0]["families"]["find_help"]["unique_users"]
-
-    assert users(datetime(2026, 3, 2, tzinfo=UTC)) == 1
-    _served(session, monkeypatch, "B", 2)  # cannot happen once February has closed
-    assert users(datetime(2026, 3, 2, tzinfo=UTC)) == 1, "the closed month is read back"
-    assert users(datetime(2026, 2, 20, tzinfo=UTC)) == 2, "the open month is counted afresh"
-
-
-def test_open_months_are_counted_once_per_report(
-    session: Session, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _served(session, monkeypatch, "A", 3)
-    counted: list[str] = []
-    month_class = indicators._Month
-
-    def counting(session: Session, month: str, config: indicators.Config) -> object:
-        counted.append(month)
-        return month_class(session, month, config)
-
-    monkeypatch.setattr(indicators, "_Month", counting)
-    settings = get_settings().model_copy(update={"INDICATOR_BASELINE": "2026-03"})
-    doc = indicators.report(
-        session, "2026-01", "2026-06", settings, now=datetime(2026, 3, 20, tzinfo=UTC)
-    )
-    assert doc["progress"]["2026-06"]["find_help"]["achieved"] == 1
-    assert sorted(counted) == months_between("2026-01", "2026-06"), "each month counted once"
-
-
 def test_reversed_baseline_is_a_clear_error(session: Session) -> None:
     settings = get_settings().model_copy(update={"INDICATOR_BASELINE": "2026-05..2026-01"})
     with pytest.raises(ValueError, match="INDICATOR_BASELINE"):

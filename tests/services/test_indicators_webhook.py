@@ -141,8 +141,8 @@ def test_report_counts_and_suppresses_exactly(
 
 
 def test_no_platform_id_or_text_in_analytics(bot: RunningBot, month: str) -> None:
-    tables = ("analytics_events", "analytics_monthly", "indicator_months", "demographics",
-              "pseudonym_keys")  # fmt: skip
+    tables = ("analytics_events", "analytics_monthly", "indicator_members", "indicator_counts",
+              "demographics", "pseudonym_keys")  # fmt: skip
     with bot.db.sessions() as session:
         stored = [
             str(value)
