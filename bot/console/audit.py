@@ -33,6 +33,7 @@ ACTIONS = (
     "totp_enrol",
     "totp_remove",
     "canned_edit",
+    "alert_ack",
 )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.console.auth import SUPERVISOR
 from bot.db.models import Case, Staff
+from bot.services.alerts import unacknowledged
 from bot.vocabulary import Indicator
 
 QUEUE_STATUSES = ("open", "pending")  # what the queue shows unless a status is chosen
@@ -140,6 +141,22 @@ def queue(
             )
         )
     return queue_order(rows)
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    id: int
+    case_id: int
+    waiting: timedelta | None  # None once the case was answered
+
+
+def open_alerts(session: Session, now: datetime) -> list[AlertRow]:
+    """Unacknowledged alerts with how long each case has now waited, for the supervisors' banner."""
+    rows = []
+    for alert in unacknowledged(session):
+        since = session.get_one(Case, alert.case_id).waiting_since
+        rows.append(AlertRow(alert.id, alert.case_id, now - since if since else None))
+    return rows
 
 
 def earlier_cases(session: Session, case: Case) -> list[Case]:

@@ -11,7 +11,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from bot.console import audit
+from bot.clock import utcnow
+from bot.console import audit, queries
 from bot.console.auth import ADMIN, AGENT, LOGIN_COOKIE, SUPERVISOR, csrf_token, set_cookie
 from bot.db.models import Staff
 from bot.settings import Settings
@@ -67,6 +68,10 @@ def render(
     """
     settings: Settings = request.app.state.settings
     nav = [item for item in NAV if staff is not None and staff.role in item.roles]
+    supervising = staff is not None and staff.role in SUPERVISOR
+    if supervising and "alerts" not in context:  # the banner on every page, fresh on load
+        with request.app.state.db.session() as session:
+            context["alerts"] = queries.open_alerts(session, utcnow())
     response = templates.TemplateResponse(
         request,
         template,
@@ -74,6 +79,7 @@ def render(
             "staff": staff,
             "csrf": csrf_token(request),
             "nav": nav,
+            "supervising": supervising,
             "poll_ms": int(settings.CONSOLE_POLL_SECONDS * 1000),
             **context,
         },

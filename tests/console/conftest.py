@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 import pyotp
@@ -12,8 +13,11 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.clock import utcnow
 from bot.console.accounts import create_staff
 from bot.db.models import Case, Staff, User
+from bot.dialogue import build_dialogue
+from bot.pipeline.alerts import check_once
 from bot.services.crypto import encrypt
 from bot.services.seed import seed_if_empty
 from tests.fixtures.bot import BotFactory, RunningBot
@@ -126,3 +130,15 @@ def urgent_case(bot: RunningBot, user: str, channel: str = "messenger") -> int:
         return session.scalars(
             select(Case.id).join(User, User.id == Case.user_id).where(User.address == user)
         ).one()
+
+
+def overdue_alert(bot: RunningBot, user: str, waited: timedelta = timedelta(minutes=17)) -> int:
+    """An urgent case (through the webhook) that has waited `waited` with no reply, alerted by
+    the job's own pass; returns the case id. No channels: the person is not messaged here."""
+    case_id = urgent_case(bot, user)
+    now = utcnow()
+    with bot.db.session() as session:
+        session.execute(update(Case).where(Case.id == case_id).values(waiting_since=now - waited))
+    wait = timedelta(minutes=bot.settings.CONSOLE_URGENT_WAIT_MINUTES)
+    check_once(bot.db, build_dialogue(bot.settings), {}, wait=wait, now=now)
+    return case_id

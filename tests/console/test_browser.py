@@ -19,7 +19,7 @@ from bot.db.models import AuditEntry, Case, Staff
 from bot.services import cases
 from bot.settings import ROOT
 from bot.vocabulary import Indicator
-from tests.console.conftest import PASSWORD, Console, totp_code, urgent_case
+from tests.console.conftest import PASSWORD, Console, overdue_alert, totp_code, urgent_case
 from tests.fixtures.bot import RunningBot, reply_text
 from tests.fixtures.servers import wait_until
 
@@ -227,6 +227,35 @@ def test_a_new_urgent_case_raises_the_title_count_and_a_desktop_notification(
     expect(page).to_have_title("(1) Your account · SafeStep")
     page.wait_for_timeout(1500)
     assert page.evaluate("window.__notes.length") == 0
+    context.close()
+
+
+def test_a_supervisor_is_alerted_to_an_unanswered_urgent_case(
+    browser: Browser, console_bot: RunningBot
+) -> None:
+    bot = console_bot
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = _context(
+        browser, viewport={"width": 1280, "height": 800}, permissions=["notifications"]
+    )
+    context.add_init_script(RECORD_NOTIFICATIONS)
+    page = context.new_page()
+    _login(page, bot, "super@example.org")
+    expect(page).to_have_title("Queue · SafeStep")
+
+    case_id = overdue_alert(bot, "P-unanswered")
+    banner = page.locator("#supervisor-alerts .alert-banner")
+    expect(banner).to_contain_text(f"Urgent case #{case_id} has waited 17 min with no reply")
+    title = f"Urgent case #{case_id} has had no reply for too long"
+    # Polled from here: the CSP forbids the eval that wait_for_function's polling needs.
+    wait_until(lambda: title in [n["title"] for n in page.evaluate("window.__notes")])
+    page.screenshot(path=str(SHOTS / "supervisor-alert.png"), full_page=True)
+
+    banner.get_by_role("link", name=f"Urgent case #{case_id}").click()
+    expect(page).to_have_url(f"{bot.url}/console/cases/{case_id}")
+    page.locator("#supervisor-alerts").get_by_role("button", name="Acknowledge").click()
+    expect(page).to_have_url(f"{bot.url}/console/")
+    expect(page.locator("#supervisor-alerts .alert-banner")).to_have_count(0)
     context.close()
 
 

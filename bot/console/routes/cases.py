@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.clock import utcnow
 from bot.console import audit, canned, handover, queries
-from bot.console.auth import AGENT, put_flash, require_role, take_flash
+from bot.console.auth import AGENT, SUPERVISOR, put_flash, require_role, take_flash
 from bot.console.web import HEADERS, render
 from bot.db.models import Case, CaseMessage, CaseNote, OutboxMessage, Staff, User
 from bot.db.session import Database
@@ -102,7 +102,11 @@ def alerts(request: Request, staff: Agent) -> JSONResponse:
     polls for the count in the tab title, the sound and the desktop notification."""
     rows = _queue(request, staff, queries.QueueFilter(status="open"))
     urgent = [row.id for row in rows if row.priority == "urgent" and row.waiting is not None]
-    return JSONResponse({"urgent": urgent}, headers=HEADERS)
+    alerted = []  # supervisors only: [alert id, case id] of unacknowledged alerts
+    if staff.role in SUPERVISOR:
+        with _db(request).session() as session:
+            alerted = [[a.id, a.case_id] for a in queries.open_alerts(session, utcnow())]
+    return JSONResponse({"urgent": urgent, "alerts": alerted}, headers=HEADERS)
 
 
 # ---- one case ---------------------------------------------------------------------------

@@ -14,8 +14,9 @@ from bot.console import audit, canned, queries
 from bot.console.accounts import AccountError, create_staff, update_staff
 from bot.console.auth import ADMIN, ROLES, SUPERVISOR, require_role
 from bot.console.web import render
-from bot.db.models import Staff
+from bot.db.models import Alert, Staff
 from bot.db.session import Database
+from bot.services import alerts
 from bot.understanding.base import LANGUAGES
 
 router = APIRouter()
@@ -44,6 +45,27 @@ def audit_page(
     with _db(request).session() as session:
         rows = audit.entries(session, where)
     return render(request, "audit.html", staff, rows=rows, where=where, actions=audit.ACTIONS)
+
+
+@router.get("/alerts/banner")
+def alerts_banner(request: Request, staff: Supervisor) -> HTMLResponse:
+    """The unacknowledged alerts alone: what every supervisor page polls for its banner."""
+    return render(request, "_alerts.html", staff)
+
+
+@router.post("/alerts/{alert_id}/acknowledge")
+def alert_acknowledge(
+    request: Request, staff: Supervisor, alert_id: Annotated[int, Path(ge=1, le=queries.MAX_ID)]
+) -> Response:
+    """The first to acknowledge is recorded on the alert and in the audit log; later clicks
+    (two supervisors at once) change nothing."""
+    with _db(request).session() as session:
+        alert = session.get(Alert, alert_id)
+        if alert is not None and alerts.acknowledge(session, alert_id, staff.id, utcnow()):
+            audit.record(
+                session, "alert_ack", staff_id=staff.id, case_id=alert.case_id, detail=alert.kind
+            )
+    return RedirectResponse("/console/", status_code=303)
 
 
 @router.get("/report")

@@ -1,6 +1,7 @@
 // SafeStep console: the only script (the CSP allows no other). Polls fragments, raises urgent
-// alerts (tab title, desktop notification, opt-in sound), keeps reply drafts, fills canned
-// replies, sends on Ctrl+Enter and sends the browser's time zone with the snooze form.
+// alerts and supervisors' overdue-case alerts (tab title, desktop notification, opt-in sound),
+// keeps reply drafts, fills canned replies, sends on Ctrl+Enter and sends the browser's time
+// zone with the snooze form.
 "use strict";
 
 // Elements with data-poll="URL" are replaced by the server's fragment every data-poll-ms.
@@ -47,6 +48,7 @@ async function getJSON(url) {
 
 const baseTitle = document.title;
 const ALERTED = "safestep.alerted"; // case ids this tab already announced
+const OVERDUE = "safestep.overdue"; // supervisor alert ids this tab already announced
 const SOUND = "safestep.sound"; // "on" when the staff member opted in to the sound
 
 function beep() {
@@ -65,10 +67,9 @@ function beep() {
   tone.stop(audio.currentTime + 0.6);
 }
 
-function announce(ids) {
+// One desktop notification (and the sound), opening case `first` when clicked.
+function announce(first, text) {
   if ("Notification" in window && Notification.permission === "granted") {
-    const first = ids[0];
-    const text = ids.length === 1 ? `Urgent case #${first} is waiting` : `${ids.length} new urgent cases are waiting`;
     const note = new Notification(text, { body: "SafeStep: someone needs help now.", tag: `safestep-${first}` });
     note.addEventListener("click", () => {
       window.focus();
@@ -78,6 +79,15 @@ function announce(ids) {
   if (localStorage.getItem(SOUND) === "on") {
     beep();
   }
+}
+
+// The ids this tab has not announced yet (remembered under `key`, so a reload stays quiet).
+function unseen(key, ids) {
+  const seen = new Set(JSON.parse(sessionStorage.getItem(key) || "[]"));
+  const fresh = ids.filter((id) => !seen.has(id));
+  fresh.forEach((id) => seen.add(id));
+  sessionStorage.setItem(key, JSON.stringify([...seen].slice(-500)));
+  return fresh;
 }
 
 function showCount(count) {
@@ -96,12 +106,15 @@ function watchUrgent(body) {
       const state = await getJSON(body.dataset.alerts);
       if (state) {
         showCount(state.urgent.length);
-        const seen = new Set(JSON.parse(sessionStorage.getItem(ALERTED) || "[]"));
-        const fresh = state.urgent.filter((id) => !seen.has(id));
+        const fresh = unseen(ALERTED, state.urgent);
         if (fresh.length) {
-          announce(fresh);
-          fresh.forEach((id) => seen.add(id));
-          sessionStorage.setItem(ALERTED, JSON.stringify([...seen].slice(-500)));
+          announce(fresh[0], fresh.length === 1 ? `Urgent case #${fresh[0]} is waiting` : `${fresh.length} new urgent cases are waiting`);
+        }
+        // Supervisors: [alert id, case id] of urgent cases nobody answered in time.
+        const overdue = new Map(state.alerts || []);
+        const raised = unseen(OVERDUE, [...overdue.keys()]);
+        if (raised.length) {
+          announce(overdue.get(raised[0]), `Urgent case #${overdue.get(raised[0])} has had no reply for too long`);
         }
       }
     } catch (error) {
