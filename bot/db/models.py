@@ -175,7 +175,7 @@ class Staff(Base):
     languages: Mapped[list] = mapped_column(default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Console security (migration 0007_console): a reset password must be replaced at the next
+    # Console security (migration 0004_console): a reset password must be replaced at the next
     # login; the TOTP secret is encrypted with DATA_KEY; the last accepted time step stops a
     # code from being used twice.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)

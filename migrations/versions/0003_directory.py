@@ -1,7 +1,7 @@
 """Corridor directory: who a hotline serves, its area, source address, retrieval date, listing.
 
-Revision ID: 0004_directory
-Revises: 0006_handover
+Revision ID: 0003_directory
+Revises: 0002_handover
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_directory"
-down_revision: str | None = "0006_handover"
+revision: str = "0003_directory"
+down_revision: str | None = "0002_handover"
 branch_labels = None
 depends_on = None
 

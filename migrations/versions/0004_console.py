@@ -1,8 +1,8 @@
 """console: server-side sessions, login throttle, TOTP, forced password change, canned
 replies; the audit log refuses UPDATE and DELETE on PostgreSQL
 
-Revision ID: 0007_console
-Revises: 0004_directory
+Revision ID: 0004_console
+Revises: 0003_directory
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 
 import bot.db.models
 
-revision: str = "0007_console"
-down_revision: str | None = "0004_directory"
+revision: str = "0004_console"
+down_revision: str | None = "0003_directory"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """pipeline: claim tokens, reply expiry, channel circuit breakers
 
-Revision ID: 0002_pipeline
-Revises: 0007_console
+Revision ID: 0005_pipeline
+Revises: 0004_console
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from alembic import op
 
 import bot.db.models
 
-revision: str = "0002_pipeline"
-down_revision: str | None = "0007_console"
+revision: str = "0005_pipeline"
+down_revision: str | None = "0004_console"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Cases carry the distress indicators the bot heard.
 
-Revision ID: 0003_distress
-Revises: 0002_pipeline
+Revision ID: 0006_distress
+Revises: 0005_pipeline
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_distress"
-down_revision: str | None = "0002_pipeline"
+revision: str = "0006_distress"
+down_revision: str | None = "0005_pipeline"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,6 +1,6 @@
 """The person's side of a hand-over: acknowledgements, and alerts for unanswered urgent cases.
 
-Revision ID: 0006_handover
+Revision ID: 0002_handover
 Revises: 0001
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 
 import bot.db.models
 
-revision: str = "0006_handover"
+revision: str = "0002_handover"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

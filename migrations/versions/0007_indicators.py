@@ -1,7 +1,7 @@
 """indicator counters kept with each event; closed-month cache dropped
 
-Revision ID: 0008_indicators
-Revises: 0003_distress
+Revision ID: 0007_indicators
+Revises: 0006_distress
 Create Date: 2026-11-29 09:10:00
 
 The counters start empty with no `indicator_state` row: the first report rebuilds them from
@@ -15,8 +15,8 @@ from alembic import op
 
 import bot.db.models
 
-revision: str = "0008_indicators"
-down_revision: str | None = "0003_distress"
+revision: str = "0007_indicators"
+down_revision: str | None = "0006_distress"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
