@@ -22,13 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import httpx
-from bench_console import EMAIL, PASSWORD, URGENT
-from bench_webhooks import app_env, app_process, database_url, percentile
+from bench_console import EMAIL, PASSWORD, URGENT, database_with_agent
+from bench_webhooks import app_env, app_process, percentile
 from playwright.sync_api import Page, sync_playwright
 
-from bot.console.accounts import create_staff
-from bot.db.migrate import upgrade
-from bot.db.session import Database
 from tests.fixtures.bot import messenger_body, messenger_text, sign_messenger
 from tests.fixtures.fake_platforms import FakePlatforms
 from tests.fixtures.servers import serve
@@ -73,12 +70,7 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true")
     args = parser.parse_args()
 
-    url = database_url(args.postgres)
-    upgrade(url)
-    database = Database(url)
-    with database.session() as session:
-        create_staff(session, email=EMAIL, role="agent", password=PASSWORD)
-    database.dispose()
+    url = database_with_agent(args.postgres)
     fake = FakePlatforms()
     with serve(fake.app()) as fake_url, sync_playwright() as playwright:
         env = {**app_env(url, fake_url), "CONSOLE_POLL_SECONDS": str(args.poll_seconds)}

@@ -67,6 +67,17 @@ def one_run(client: httpx.Client, url: str, person: str, poll: float) -> float:
     return time.perf_counter() - started
 
 
+def database_with_agent(postgres: bool) -> str:
+    """A migrated database holding the benchmark's agent account; its URL."""
+    url = database_url(postgres)
+    upgrade(url)
+    database = Database(url)
+    with database.session() as session:
+        create_staff(session, email=EMAIL, role="agent", password=PASSWORD)
+    database.dispose()
+    return url
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
@@ -74,12 +85,7 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true")
     args = parser.parse_args()
 
-    url = database_url(args.postgres)
-    upgrade(url)
-    database = Database(url)
-    with database.session() as session:
-        create_staff(session, email=EMAIL, role="agent", password=PASSWORD)
-    database.dispose()
+    url = database_with_agent(args.postgres)
     fake = FakePlatforms()
     with serve(fake.app()) as fake_url:
         env = app_env(url, fake_url)

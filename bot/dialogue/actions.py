@@ -167,7 +167,13 @@ def _hotline_lines(ctx: ActionContext, rows: list[Hotline]) -> Outcome:
                 checked=checked,
             )
         )
-    buttons = [
+    values = {"lines": "\n\n".join(lines), "country_name": _country_name(ctx)}
+    return Outcome("found", values, buttons=_call_buttons(rows))
+
+
+def _call_buttons(rows: list[Hotline]) -> list[Button]:
+    """One call button per number, for the first MAX_CALL_BUTTONS rows."""
+    return [
         Button(
             truncate(f"📞 {row.number}", TITLE_LIMIT),
             "call",
@@ -175,8 +181,6 @@ def _hotline_lines(ctx: ActionContext, rows: list[Hotline]) -> Outcome:
         )
         for row in rows[:MAX_CALL_BUTTONS]
     ]
-    values = {"lines": "\n\n".join(lines), "country_name": _country_name(ctx)}
-    return Outcome("found", values, buttons=buttons)
 
 
 def _country_name(ctx: ActionContext, code: str | None = None) -> str:
@@ -241,16 +245,8 @@ def _urgent_outcome(ctx: ActionContext, rows: list[Hotline]) -> Outcome:
     ]
     if any(row.verified is None for row in rows):
         lines.append(t("directory.unconfirmed", lang))
-    buttons = [
-        Button(
-            truncate(f"📞 {row.number}", TITLE_LIMIT),
-            "call",
-            hotlines.dial_value(row.number, row.country),
-        )
-        for row in rows[:MAX_CALL_BUTTONS]
-    ]
     values = {"lines": "\n".join(lines), "country_name": _country_name(ctx)}
-    return Outcome("found", values, buttons=buttons)
+    return Outcome("found", values, buttons=_call_buttons(rows))
 
 
 def urgent_numbers(ctx: ActionContext) -> Outcome:
