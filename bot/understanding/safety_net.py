@@ -5,7 +5,8 @@ simple, deterministic and biased towards recall; it is also the floor when the N
 down. A false alarm is not harmless either (a silent handover, hotline time), so it fires only
 on a situation the writer is in: not on a question about the topic ("what is trafficking",
 "is it legal to keep my passport before I leave"), not on a negated phrase ("they don't beat
-me"), and topic words ("trafficking") only when the writer speaks of themselves.
+me"), and topic words ("trafficking") only when the writer speaks of themselves. A question
+does not hide danger the writer tells of themselves ("they beat me what is the number").
 
 Phrase lists are data, one file per language in `urgent_phrases/`, grouped into signals that
 name the ILO indicator they show. Each phrase is matched the way its script is written:
@@ -14,7 +15,9 @@ name the ILO indicator they show. Each phrase is matched the way its script is w
 - Bengali: the same, but only starting at a word start, so short words do not fire inside
   longer ones (মারে "beats" inside আমারে "to me");
 - Latin (English, Banglish): whole-word sequence on lower-cased letters, and for phrases of
-  10+ characters a fuzzy partial match that tolerates a typo or two.
+  10+ characters a fuzzy partial match that tolerates a typo or two, unless the phrase holds
+  a negation or a number, where one letter flips the meaning ("cant go home" is not "can go
+  home", "beton paini" is not "beton paisi", 17 hours is not 7).
 
 `all_of` rules fire when one alternative from every group is present ("passport" and "took"),
 unless one of the rule's `unless` words is there ("should I keep a *copy* of my passport").
@@ -38,6 +41,12 @@ FUZZY_MIN_LENGTH = 10
 FUZZY_MIN_SCORE = 90.0
 
 _LATIN = regex.compile(r"^[a-z0-9' ]+$")
+# Words whose one-letter typo changes what a phrase means: no fuzzy matching for phrases with
+# them (English and Banglish negations; digits are checked apart).
+_POLARITY_WORDS = frozenset(
+    "not no never nobody cant cannot can't dont don't wont won't didnt didn't doesnt doesn't "
+    "isnt isn't wasnt wasn't na nai ni nei paini paisi".split()
+)
 _BENGALI = regex.compile(r"[\u0980-\u09FF]")
 _NOT_LETTER = regex.compile(r"[^\p{L}\p{M}\p{N}']+")
 
@@ -110,6 +119,8 @@ def _matches(
         return (
             fuzzy
             and len(norm) >= FUZZY_MIN_LENGTH
+            and not _POLARITY_WORDS.intersection(norm.split())
+            and not any(c.isdigit() for c in norm)
             and len(text.latin.strip()) >= len(norm)
             and fuzz.partial_ratio(norm, text.latin) >= FUZZY_MIN_SCORE
         )
@@ -191,10 +202,21 @@ class Lexicon:
     def speaks_of_self(self, text: _Text) -> bool:
         return any(_matches(w, text, prefix=False, fuzzy=False) for w in self.first_person)
 
-    def fired(self, text: _Text) -> Iterator[tuple[str, Signal]]:
-        """(trigger, signal) for every signal that fires on `text`."""
+    def fired(self, text: _Text, asks: bool = False) -> Iterator[tuple[str, Signal]]:
+        """(trigger, signal) for every signal that fires on `text`.
+
+        In a message that `asks` about the topic only danger the writer tells of their own
+        situation still fires ("they beat me what is the police number"), never a topic word
+        or a concern ("what is trafficking", "is it legal to keep my passport").
+        """
         for signal in self.signals:
             if signal.first_person and not self.speaks_of_self(text):
+                continue
+            if asks and (
+                signal.first_person
+                or signal.risk is not Risk.URGENT
+                or not self.speaks_of_self(text)
+            ):
                 continue
             trigger = next(
                 (
@@ -241,11 +263,10 @@ class SafetyNet:
         )
 
     def alarm(self, text: str) -> Alarm | None:
-        """What fires on normalized `text` (None for nothing, or for a question)."""
-        if self.informational(text):
-            return None
+        """What fires on normalized `text` (None for nothing, or for a question about it)."""
         prepared = _Text.of(text)
-        fired = [hit for lexicon in self.lexicons for hit in lexicon.fired(prepared)]
+        asks = self.informational(text)
+        fired = [hit for lexicon in self.lexicons for hit in lexicon.fired(prepared, asks)]
         if not fired:
             return None
         indicators = dict.fromkeys(s.indicator for _, s in fired if s.indicator is not None)

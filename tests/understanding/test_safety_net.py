@@ -96,6 +96,8 @@ def test_no_alarm_on_the_informational_distress_lines() -> None:
         "ok so like wat",
         "they dont beat me, boss is kind",
         "my boss never hit me",
+        "i can go home tomorrow",  # not a typo of "cant go home"
+        "we can leave the hostel on sunday",
         "trafficking is a big problem in the region",  # nobody in a trafficking situation
         "လူကုန်ကူးမှု ဆိုတာ ဘာလဲ",
         "ကျွန်မကို မရိုက်ဘူး",
@@ -135,6 +137,20 @@ def test_situations_are_urgent_with_their_indicator(text: str, indicator: Indica
         assert indicator in found.indicators
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "they beat me what is the police number",
+        "what is the number they locked me in",
+        "boss hit me is it legal",
+        "মালিক আমাকে মারে এটা কি আইনে আছে",
+    ],
+)
+def test_a_question_does_not_hide_danger_told_of_oneself(text: str) -> None:
+    found = alarm(text)
+    assert found is not None and found.risk is Risk.URGENT, found
+
+
 def test_documents_kept_alone_is_a_concern_taken_away_urgent() -> None:
     for text in ("my boss took my passport", "malik passport niye nise", "ថៅកែយកលិខិតឆ្លងដែនខ្ញុំ"):
         found = alarm(text)
@@ -150,3 +166,195 @@ def test_documents_kept_alone_is_a_concern_taken_away_urgent() -> None:
         Indicator.DOCUMENT_RETENTION,
         Indicator.RESTRICTION_OF_MOVEMENT,
     }
+
+
+# Concerns: signs of forced labour without danger now. Lines are written in the style migrants
+# type (misspelt, no punctuation, words between the ones a rule pairs), not copied from the
+# phrase lists, so they show the lists generalize.
+WAGES, HOURS, ISOLATED, DEBT, CONDITIONS = (
+    Indicator.WAGE_WITHHOLDING,
+    Indicator.EXCESSIVE_OVERTIME,
+    Indicator.ISOLATION,
+    Indicator.DEBT_BONDAGE,
+    Indicator.ABUSIVE_CONDITIONS,
+)
+CONCERNS = {
+    "en": [
+        ("boss not pay salary 3 month", WAGES),
+        ("they cut 2000 baht from my salery every month for the room", WAGES),
+        ("i do ot every night but ot no pay", WAGES),
+        ("we work 16hrs a day", HOURS),
+        ("no day off for 3 months already", HOURS),
+        ("working all night and again in the morning", HOURS),
+        ("boss took my phone last week", ISOLATED),
+        ("they dont let us call our family", ISOLATED),
+        ("i cant quit until my debt is paid", DEBT),
+        ("my debt keeps growing every month", DEBT),
+        ("i owe the agent 3000 dollar", DEBT),
+        ("no food since yesterday", CONDITIONS),
+        ("we sleep on the floor in the kitchen", CONDITIONS),
+        ("i have fever but still have to work", CONDITIONS),
+    ],
+    "my": [
+        ("သူဌေးက လစာ ၃ လ မပေးသေးဘူး", WAGES),
+        ("လစာထဲက ထမင်းဖိုး ဖြတ်တယ်", WAGES),
+        ("OT ဆင်းတာ ပိုက်ဆံ မပေးဘူး", WAGES),
+        ("တစ်နေ့ ၁၆ နာရီ အလုပ်လုပ်ရတယ်", HOURS),
+        ("ပိတ်ရက် လုံးဝ မရှိဘူး", HOURS),
+        ("ဖုန်း သိမ်းထားတယ်", ISOLATED),
+        ("အိမ်ကို ဖုန်းဆက်ခွင့်မပေးဘူး", ISOLATED),
+        ("ကြွေးတွေ တိုးလာတယ်", DEBT),
+        ("ကြွေးဆပ်ပြီးမှ အိမ်ပြန်ရမယ်", DEBT),
+        ("ထမင်း မဝဘူး", CONDITIONS),
+        ("ကြမ်းပြင်ပေါ်မှာ အိပ်ရတယ်", CONDITIONS),
+        ("နေမကောင်းလည်း အလုပ်ဆင်းရတယ်", CONDITIONS),
+    ],
+    "km": [
+        ("ថៅកែមិនទាន់បើកប្រាក់ខែ 3 ខែហើយ", WAGES),
+        ("គេកាត់ថ្លៃបាយពីប្រាក់ខែខ្ញុំ", WAGES),
+        ("ធ្វើថែមម៉ោងតែអត់បើកលុយ", WAGES),
+        ("ខ្ញុំធ្វើការ ១៦ ម៉ោង ក្នុងមួយថ្ងៃ", HOURS),
+        ("អត់មានថ្ងៃឈប់សម្រាកទេ ពីរខែហើយ", HOURS),
+        ("ថៅកែដកហូតទូរស័ព្ទខ្ញុំ", ISOLATED),
+        ("គេមិនឲ្យទាក់ទងក្រុមគ្រួសារទេ", ISOLATED),
+        ("ត្រូវសងបំណុលរួចសិន ទើបអាចទៅផ្ទះ", DEBT),
+        ("ខ្ញុំជំពាក់មេខ្យល់ 2000 ដុល្លារ", DEBT),
+        ("អត់មានបាយហូបគ្រប់គ្រាន់", CONDITIONS),
+        ("យើងគេងលើឥដ្ឋ", CONDITIONS),
+        ("ឈឺក៏ត្រូវធ្វើការដែរ", CONDITIONS),
+    ],
+    "bn": [
+        ("মালিক তিন মাস ধরে বেতন দিচ্ছে না", WAGES),
+        ("আমার বেতন থেকে খাবারের টাকা কেটে নেয়", WAGES),
+        ("প্রতিদিন ১৬ ঘণ্টা কাজ করায়", HOURS),
+        ("এক মাস ধরে কোন ছুটি নাই", HOURS),
+        ("আমার মোবাইল কেড়ে নিয়েছে", ISOLATED),
+        ("বাড়িতে কথা বলতে দেয় না", ISOLATED),
+        ("দালালের ঋণ শোধ না করলে যেতে দিবে না", DEBT),
+        ("ঋণ শুধু বাড়ছে আর বাড়ছে", DEBT),
+        ("আমরা মেঝেতে ঘুমাই", CONDITIONS),
+        ("জ্বর হলেও কাজ করতে হয়", CONDITIONS),
+    ],
+    "banglish": [
+        ("malik 3 mash dhore beton dicchena", WAGES),
+        ("amar betn pai nai 2 mash", WAGES),
+        ("protidin 16 ghonta kaj koray", HOURS),
+        ("ek mash dhore kono chuti nai", HOURS),
+        ("amar phone malik niye nise", ISOLATED),
+        ("barite kotha bolte dey na", ISOLATED),
+        ("dalal er kache amar 2 lakh taka rin ache", DEBT),
+        ("rin bartese protimash", DEBT),
+        ("amader khabar dey na thik moto", CONDITIONS),
+        ("jor holeo kaj korte hoy", CONDITIONS),
+    ],
+}
+CALM = {
+    "en": [
+        "i got my salary today",
+        "my boss pays on time",
+        "we work 8 hours",
+        "i have a day off on friday",
+        "i am bored",
+        "i will call my mom on my phone",
+        "is it legal to cut salary",
+        "what is debt bondage",
+        "how many hours is legal",
+        "i keep my salary in the bank",
+        "i work 5 days a week",
+    ],
+    "my": [
+        "ဒီနေ့ လစာရပြီ",
+        "သူဌေးက လစာ အချိန်မှန် ပေးတယ်",
+        "တစ်နေ့ ၈ နာရီ အလုပ်လုပ်တယ်",
+        "သောကြာနေ့ ပိတ်ရက်ရှိတယ်",
+        "ပျင်းတယ်",
+        "အမေ့ကို ဖုန်းဆက်မယ်",
+        "လစာဖြတ်တာ တရားဝင်လား",
+        "ကြွေးကျွန် ဆိုတာ ဘာလဲ",
+        "တစ်နေ့ ဘယ်နှစ်နာရီ အလုပ်လုပ်ရမလဲ",
+        "ပိုက်ဆံ မရှိဘူး",
+    ],
+    "km": [
+        "ថ្ងៃនេះខ្ញុំបានប្រាក់ខែហើយ",
+        "ថៅកែបើកប្រាក់ខែទាន់ពេល",
+        "យើងធ្វើការ 8 ម៉ោង",
+        "ខ្ញុំឈប់សម្រាកថ្ងៃសុក្រ",
+        "ខ្ញុំធុញណាស់",
+        "ខ្ញុំនឹងតេទៅម្តាយតាមទូរស័ព្ទ",
+        "តើថៅកែអាចកាត់ប្រាក់ខែបានទេ",
+        "ការជាប់បំណុលគឺជាអ្វី",
+        "ធ្វើការប៉ុន្មានម៉ោងក្នុងមួយថ្ងៃតាមច្បាប់",
+        "ខ្ញុំទៅដកលុយ",
+    ],
+    "bn": [
+        "আজ বেতন পেয়েছি",
+        "মালিক সময়মতো বেতন দেয়",
+        "আমরা ৮ ঘণ্টা কাজ করি",
+        "শুক্রবার আমার ছুটি",
+        "আমি বোর হচ্ছি",
+        "আমি ফোনে মায়ের সাথে কথা বলবো",
+        "বেতন কাটা কি বৈধ",
+        "ঋণ দাসত্ব মানে কি",
+        "কত ঘণ্টা কাজ করা আইনে বৈধ",
+    ],
+    "banglish": [
+        "aj beton paisi",
+        "malik time moto beton dey",
+        "amra 8 ghonta kaj kori",
+        "shukrobar amar chuti",
+        "ami bore hocchi",
+        "ami phone e ammur sathe kotha bolbo",
+        "beton kata ki boidho",
+        "rin dasotto mane ki",
+        "koto ghonta kaj kora legal",
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "indicator"),
+    [
+        pytest.param(t, i, id=f"{lang}-{n}")
+        for lang, cases in CONCERNS.items()
+        for n, (t, i) in enumerate(cases)
+    ],
+)
+def test_concerns_are_flagged_with_their_indicator(text: str, indicator: Indicator) -> None:
+    found = alarm(text)
+    assert found is not None, text
+    assert (found.risk, indicator in found.indicators) == (Risk.CONCERN, True), found
+
+
+def test_every_language_has_two_lines_per_concern_indicator() -> None:
+    for lang, cases in CONCERNS.items():
+        for indicator in (WAGES, HOURS, ISOLATED, DEBT, CONDITIONS):
+            assert sum(i is indicator for _, i in cases) >= 2, (lang, indicator)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(t, id=f"{lang}-{n}")
+        for lang, lines in CALM.items()
+        for n, t in enumerate(lines)
+    ],
+)
+def test_calm_lines_and_questions_about_concerns_do_not_fire(text: str) -> None:
+    assert alarm(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not paid and they lock us in",
+        "no salary 2 month and boss beat me",
+        "လစာမပေးဘူး ပြီးတော့ အိမ်ထဲ ပိတ်ထားတယ်",
+        "ប្រាក់ខែមិនបើក ហើយគេចាក់សោខ្ញុំ",
+        "বেতন দেয় না আর আটকে রেখেছে",
+        "beton dey na malik mare",
+    ],
+)
+def test_urgent_signals_win_over_concerns(text: str) -> None:
+    found = alarm(text)
+    assert found is not None and found.risk is Risk.URGENT
+    assert Indicator.WAGE_WITHHOLDING in found.indicators
