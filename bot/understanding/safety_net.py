@@ -44,8 +44,9 @@ _LATIN = regex.compile(r"^[a-z0-9' ]+$")
 # Words whose one-letter typo changes what a phrase means: no fuzzy matching for phrases with
 # them (English and Banglish negations; digits are checked apart).
 _POLARITY_WORDS = frozenset(
-    "not no never nobody cant cannot can't dont don't wont won't didnt didn't doesnt doesn't "
-    "isnt isn't wasnt wasn't na nai ni nei paini paisi".split()
+    {"not", "no", "never", "nobody", "cant", "cannot", "can't", "dont", "don't", "wont"}
+    | {"won't", "didnt", "didn't", "doesnt", "doesn't", "isnt", "isn't", "wasnt", "wasn't"}
+    | {"na", "nai", "ni", "nei", "paini", "paisi"}
 )
 _BENGALI = regex.compile(r"[\u0980-\u09FF]")
 _NOT_LETTER = regex.compile(r"[^\p{L}\p{M}\p{N}']+")
