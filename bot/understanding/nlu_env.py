@@ -65,7 +65,7 @@ def lock_hash() -> str:
 
 def project_hash(config: Path | None = None) -> str:
     """Hash of everything a trained model depends on (a different config gives another model)."""
-    files: list[Path] = [config or NLU_DIR / "config.yml", LOCK_FILE]
+    files: list[Path] = [(config or NLU_DIR / "config.yml").resolve(), LOCK_FILE]
     for part in PROJECT_PARTS[1:]:
         files += sorted(
             p

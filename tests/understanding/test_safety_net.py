@@ -97,6 +97,9 @@ def test_no_alarm_on_the_informational_distress_lines() -> None:
         "they dont beat me, boss is kind",
         "my boss never hit me",
         "i can go home tomorrow",  # not a typo of "cant go home"
+        "ထိုင်းမှာ ၁၅ နှစ်ကြာပြီ",  # years counted, not an age
+        "ធ្វើការនៅម៉ាឡេស៊ី១៥ឆ្នាំហើយ",
+        "১৫ বছর ধরে সৌদিতে আছি",
         "we can leave the hostel on sunday",
         "trafficking is a big problem in the region",  # nobody in a trafficking situation
         "လူကုန်ကူးမှု ဆိုတာ ဘာလဲ",
@@ -128,6 +131,11 @@ def test_questions_negations_and_other_peoples_topics_do_not_fire(text: str) -> 
         ("ខ្ញុំអាយុ១៥ ធ្វើការរោងចក្រ", Indicator.MINOR),
         ("আমার বয়স ১৬", Indicator.MINOR),
         ("they force me to scam people", Indicator.FORCED_CRIMINALITY),
+        # An age without the word "age": a child at work, whoever writes.
+        ("ညီမလေး ၁၄ နှစ် စက်ရုံမှာ လုပ်နေရတယ်", Indicator.MINOR),
+        ("ប្អូនប្រុស១៦ឆ្នាំ ធ្វើការលើទូក", Indicator.MINOR),
+        ("বোনটা ১৫ বছরের বাসার কাজ করে", Indicator.MINOR),
+        ("មេការធាក់ខ្ញុំ ហើយទះកំផ្លៀង", Indicator.VIOLENCE),
     ],
 )
 def test_situations_are_urgent_with_their_indicator(text: str, indicator: Indicator | None) -> None:
