@@ -80,7 +80,7 @@ def train(
     from bot.understanding import nlu_env
 
     _logging()
-    typer.echo(str(nlu_env.ensure_model(config, force=force)))
+    typer.echo(str(nlu_env.ensure_model(config.resolve() if config else None, force=force)))
 
 
 @app.command()

@@ -2,9 +2,9 @@
 
 Order of precedence for typed text: stop / quick-erase / delete words, then the hand-over
 rules of an active case, then distress by risk (urgent danger and a minor at once; a concern
-after the privacy notice), then the step waiting for an answer (unless the text is a new
-request), then intents, then the fallback ("did you mean", and after two misses the menu and a
-person).
+after the privacy notice, unless the text was pasted to be checked), then the step waiting for
+an answer (unless the text is a new request), then intents, then the fallback ("did you mean",
+and after two misses the menu and a person).
 """
 
 from __future__ import annotations
@@ -178,11 +178,14 @@ class Engine:
                 self._run(session, ctx, self.flows.roles["first_contact"])
                 return
             self._run(session, ctx, self.flows.roles["privacy_notice"])
-        if distress == "concern":
+        step = self._current(ctx)
+        # A message pasted to be checked (a job ad) is material, not the writer's situation:
+        # only danger outranks the check.
+        pasted = step is not None and step.ask is not None and step.ask.kind == "message"
+        if distress == "concern" and not pasted:
             problem = {"problem": str(parse.indicators[0])} if parse.indicators else {}
             self._enter(session, ctx, self.flows.roles["concern"], parse, problem)
             return
-        step = self._current(ctx)
         if step and step.ask and not (confident and self._new_request(step, parse)):
             self._answer(session, ctx, step, parse)
             return

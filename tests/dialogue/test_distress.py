@@ -239,3 +239,23 @@ def test_something_else_at_the_need_step_asks_again(chat: Chat, t: Translator) -
     _known(chat, "en")
     chat.tap("hotline.need|country=TH")
     assert chat.say("hmm", "out_of_scope", 0.2)[-1].text == t("hotline.need_again", "en")
+
+
+def test_a_pasted_job_ad_is_checked_though_it_reads_as_deception(chat: Chat, t: Translator) -> None:
+    _known(chat, "en")
+    chat.tap("corridors.job_ask")
+    ad = "online typing job thailand salary 2000$ no experience contact telegram only"
+    replies = chat.say(ad, "info_job_offer", 0.4, risk=Risk.CONCERN,
+                       indicators=(Indicator.DECEPTION,))  # fmt: skip
+    assert t("corridor.job.what_to_do", "en") in texts(replies)
+    assert t("distress.offer_person", "en") not in texts(replies)
+
+
+def test_danger_outranks_the_job_ad_check(chat: Chat, t: Translator) -> None:
+    _known(chat, "en")
+    chat.tap("corridors.job_ask")
+    replies = chat.say("they lock us in the compound", "urgent_help", 0.9, risk=Risk.URGENT,
+                       indicators=(Indicator.RESTRICTION_OF_MOVEMENT,))  # fmt: skip
+    assert t("corridor.job.what_to_do", "en") not in texts(replies)
+    [case] = _cases(chat)
+    assert case.priority == "urgent"

@@ -54,7 +54,7 @@ SCRIPTS = [
             "documents": "what papers do i need to work abroad",
             "fees": "how much can the agent charge me",
             "contract": "what should my work contract say",
-            "rights": "my boss never gives me a day off",
+            "rights": "how many days off do i get in a week",
             "job_offer": "is this job advert on facebook real",
         },
         urgent="please help they took my passport and locked me in",
@@ -74,7 +74,7 @@ SCRIPTS = [
             "documents": "বিদেশ যেতে কি কি কাগজ লাগবে",
             "fees": "দালাল কত টাকা নিতে পারে",
             "contract": "চুক্তিপত্রে কি লেখা থাকা দরকার",
-            "rights": "মালিক ওভারটাইমের টাকা দেয় না",
+            "rights": "সপ্তাহে কয়দিন ছুটি পাবো",
             "job_offer": "ফেসবুকে চাকরির বিজ্ঞাপন দেখলাম এটা কি আসল",
         },
         urgent="আমাকে ঘরে আটকে রেখেছে পাসপোর্ট নিয়ে গেছে",
@@ -94,7 +94,7 @@ SCRIPTS = [
             "documents": "နိုင်ငံခြားသွားဖို့ ဘာစာရွက်စာတမ်းတွေ လိုလဲ",
             "fees": "ပွဲစားခ ဘယ်လောက်ပေးရမလဲ",
             "contract": "အလုပ်စာချုပ်မှာ ဘာတွေပါရမလဲ",
-            "rights": "သူဌေးက အချိန်ပိုကြေး မပေးဘူး",
+            "rights": "အလုပ်သမား အခွင့်အရေးတွေ ဘာတွေလဲ",
             "job_offer": "facebook က အလုပ်ခေါ်စာ အစစ်လား",
         },
         urgent="ကယ်ပါ ကျွန်မကို အိမ်ထဲမှာ ပိတ်ထားတယ်",
@@ -114,7 +114,7 @@ SCRIPTS = [
             "documents": "ទៅធ្វើការក្រៅប្រទេសត្រូវការឯកសារអ្វីខ្លះ",
             "fees": "មេខ្យល់យកថ្លៃប៉ុន្មាន",
             "contract": "កិច្ចសន្យាការងារត្រូវមានអ្វីខ្លះ",
-            "rights": "ថៅកែមិនបើកលុយម៉ោងបន្ថែម",
+            "rights": "ពលករមានសិទ្ធិអ្វីខ្លះ",
             "job_offer": "ការងារលើ facebook នេះពិតទេ",
         },
         urgent="ជួយខ្ញុំផង គេចាក់សោខ្ញុំក្នុងផ្ទះ",
@@ -188,7 +188,8 @@ def test_scripted_conversation(live: RunningBot, t: Translator, script: Script) 
     numbers = reply_text(tap("hotline", "hotline.lookup|purpose=all")[0])
     assert t("country.TH", lang) in numbers and "1300" in numbers and "191" in numbers
 
-    # Each safe-migration tips topic, asked in words.
+    # Each safe-migration tips topic, asked in words (a question: telling of unpaid overtime
+    # is a concern, answered with the problem named and a person offered).
     _chosen(live, f"{lang}-tips", script)
     for topic in TOPICS:
         assert reply_text(say("tips", script.tips[topic])[0]) == t(f"tips.{topic}", lang), topic

@@ -43,9 +43,6 @@ async def test_distress_heldout_urgent_and_calm_targets(pipeline: NluPipeline) -
     assert risk["calm_flagged_urgent"] <= 0.02, risk["calm_flagged"]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="not met yet: urgent + concern recall 0.917, intent macro-F1 0.73-0.84"
-)
 async def test_distress_heldout_concern_and_intent_targets(pipeline: NluPipeline) -> None:
     report = await _report(pipeline, "distress_heldout.jsonl")
     assert report["risk"]["distress_recall"] >= 0.95, report["risk"]["missed"]
@@ -61,28 +58,20 @@ async def test_general_heldout_keeps_its_intents(pipeline: NluPipeline) -> None:
     assert report["risk"]["calm_flagged_urgent"] <= 0.02, report["risk"]["calm_flagged"]
 
 
-_NOT_YET = pytest.mark.xfail(strict=True, reason="concern, but read as another indicator")
-DEBT_BONDAGE = {  # text: whether its indicator and topic are read right yet
-    "the agent say i go home only when the debt is paid": True,
-    "ပွဲစားက အကြွေးကျေမှ အိမ်ပြန်လို့ရမယ်တဲ့": False,
-    "មេខ្យល់ថាសងបំណុលអស់សិន ទើបឱ្យទៅផ្ទះ": True,
-    "দালাল বলছে দেনা শোধ হলে তবেই বাড়ি যেতে দিবে": False,
-}
+DEBT_BONDAGE = [
+    "the agent say i go home only when the debt is paid",
+    "ပွဲစားက အကြွေးကျေမှ အိမ်ပြန်လို့ရမယ်တဲ့",
+    "មេខ្យល់ថាសងបំណុលអស់សិន ទើបឱ្យទៅផ្ទះ",
+    "দালাল বলছে দেনা শোধ হলে তবেই বাড়ি যেতে দিবে",
+]
 
 
 @pytest.mark.parametrize("text", DEBT_BONDAGE)
-async def test_debt_bondage_is_a_concern(pipeline: NluPipeline, text: str) -> None:
-    parsed = await pipeline.parse(text)
-    assert (parsed.risk, parsed.urgent) == (Risk.CONCERN, False), parsed
-
-
-@pytest.mark.parametrize(
-    "text", [pytest.param(t, marks=() if ok else _NOT_YET) for t, ok in DEBT_BONDAGE.items()]
-)
-async def test_debt_bondage_is_named_and_gets_the_fees_topic(
+async def test_debt_bondage_is_a_concern_named_with_the_fees_topic(
     pipeline: NluPipeline, text: str
 ) -> None:
     parsed = await pipeline.parse(text)
+    assert (parsed.risk, parsed.urgent) == (Risk.CONCERN, False), parsed
     assert Indicator.DEBT_BONDAGE in parsed.indicators, parsed
     assert parsed.intent == "info_fees"
 
