@@ -10,7 +10,12 @@ model if needed (cached by content hash), serves it on a free port and reports, 
   nlu/tests/distress_heldout.jsonl` for the distress set);
 - parse latency p50/p99 through the bot's client (`NluPipeline.parse`).
 
+With `--baseline-model PATH` (an older model, e.g. trained from a checkout of an earlier
+commit) it also serves that model beside ours and times both on the same texts, interleaved
+and alternating which goes first, so a busy machine slows both alike.
+
     .venv/bin/python scripts/bench_nlu.py [--heldout nlu/tests/heldout.jsonl] [--json]
+        [--only NAME] [--baseline-model PATH]
 """
 
 from __future__ import annotations
@@ -75,6 +80,43 @@ async def measure(url: str, examples: list[Example]) -> dict[str, object]:
     }
 
 
+async def race(urls: dict[str, str], examples: list[Example]) -> dict[str, dict[str, float]]:
+    """Parse latency of each server on the same texts, interleaved, the order alternating."""
+    pipelines = {name: NluPipeline(RasaClient(url, timeout=10.0)) for name, url in urls.items()}
+    latencies: dict[str, list[float]] = {name: [] for name in urls}
+    try:
+        for example in examples[:20]:
+            for pipeline in pipelines.values():
+                await pipeline.parse(example.text)
+        for i, example in enumerate(examples):
+            names = list(pipelines) if i % 2 == 0 else list(reversed(pipelines))
+            for name in names:
+                started = time.perf_counter()
+                await pipelines[name].parse(example.text)
+                latencies[name].append((time.perf_counter() - started) * 1000)
+    finally:
+        for pipeline in pipelines.values():
+            await pipeline.aclose()
+    return {
+        name: {"p50": statistics.median(values), "p99": percentile(values, 0.99), "n": len(values)}
+        for name, values in latencies.items()
+    }
+
+
+def compare_with(baseline: Path, examples: list[Example]) -> dict[str, dict[str, float]]:
+    servers = {
+        "current": nlu_env.start_server(
+            nlu_env.free_port(), token="", model=nlu_env.ensure_model()
+        ),
+        "baseline": nlu_env.start_server(nlu_env.free_port(), token="", model=baseline),
+    }
+    try:
+        return asyncio.run(race({name: s.url for name, s in servers.items()}, examples))
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
 def run_config(config: Path, examples: list[Example]) -> dict[str, object]:
     started = time.monotonic()
     model = nlu_env.ensure_model(config)
@@ -132,6 +174,11 @@ def main() -> None:
         help="Run only these configs (repeatable).",
     )
     parser.add_argument("--json", action="store_true", help="Print everything as JSON.")
+    parser.add_argument(
+        "--baseline-model",
+        type=Path,
+        help="Also time this model against ours, interleaved on the same texts.",
+    )
     args = parser.parse_args()
     # Stopped from outside, still stop the rasa server it started (its own session).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -141,12 +188,22 @@ def main() -> None:
         for name, path in CONFIGS.items()
         if not args.only or name in args.only
     }
+    race_ms = compare_with(args.baseline_model, examples) if args.baseline_model else None
     if args.json:
-        print(json.dumps(results, ensure_ascii=False, indent=2))
+        print(json.dumps({**results, "race_ms": race_ms}, ensure_ascii=False, indent=2))
         return
     languages = sorted({e.lang for e in examples if e.lang})
     print(f"held-out: {args.heldout} ({len(examples)} lines)\n")
     print(table(results, languages))
+    if race_ms:
+        print(f"\nparse latency, interleaved with {args.baseline_model.name} (ms)")
+        for name, ms in race_ms.items():
+            print(f"  {name:<10} p50 {ms['p50']:7.1f}  p99 {ms['p99']:7.1f}  (n={ms['n']})")
+        current, base = race_ms["current"], race_ms["baseline"]
+        print(
+            f"  ratio      p50 {current['p50'] / base['p50']:7.2f}  p99 "
+            f"{current['p99'] / base['p99']:7.2f}"
+        )
 
 
 if __name__ == "__main__":
