@@ -136,6 +136,11 @@ def test_questions_negations_and_other_peoples_topics_do_not_fire(text: str) -> 
         ("ប្អូនប្រុស១៦ឆ្នាំ ធ្វើការលើទូក", Indicator.MINOR),
         ("বোনটা ১৫ বছরের বাসার কাজ করে", Indicator.MINOR),
         ("មេការធាក់ខ្ញុំ ហើយទះកំផ្លៀង", Indicator.VIOLENCE),
+        # A question does not hide danger told of oneself.
+        ("they beat me what is the police number", Indicator.VIOLENCE),
+        ("what is the number they locked me in", Indicator.RESTRICTION_OF_MOVEMENT),
+        ("boss hit me is it legal", Indicator.VIOLENCE),
+        ("মালিক আমাকে মারে এটা কি আইনে আছে", Indicator.VIOLENCE),
     ],
 )
 def test_situations_are_urgent_with_their_indicator(text: str, indicator: Indicator | None) -> None:
@@ -143,20 +148,6 @@ def test_situations_are_urgent_with_their_indicator(text: str, indicator: Indica
     assert found is not None and found.risk is Risk.URGENT
     if indicator is not None:
         assert indicator in found.indicators
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "they beat me what is the police number",
-        "what is the number they locked me in",
-        "boss hit me is it legal",
-        "মালিক আমাকে মারে এটা কি আইনে আছে",
-    ],
-)
-def test_a_question_does_not_hide_danger_told_of_oneself(text: str) -> None:
-    found = alarm(text)
-    assert found is not None and found.risk is Risk.URGENT, found
 
 
 def test_documents_kept_alone_is_a_concern_taken_away_urgent() -> None:
