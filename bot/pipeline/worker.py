@@ -28,6 +28,7 @@ from bot.pipeline.inbound import SHARDS, Handler, LostClaim
 from bot.pipeline.outbox import Sender
 
 log = logging.getLogger(__name__)
+ALL_SHARDS = list(range(SHARDS))
 
 
 class Wakeup:
@@ -128,6 +129,13 @@ class Supervisor:
 
 
 class Workers:
+    """One claiming loop for inbound events and one for the outbox, per process.
+
+    Each claims a batch per transaction and runs every claimed item as its own task: turns
+    (NLU, then one transaction) up to `concurrency` at once, sends up to `max_sends`. A turn
+    claims its first reply in its own commit and sends it straight away.
+    """
+
     def __init__(
         self,
         handler: Handler,
@@ -139,6 +147,7 @@ class Workers:
         max_sends: int = 64,
         stall_seconds: float = 120.0,
         backoff: Backoff | None = None,
+        batch: int = 32,
     ) -> None:
         self.handler = handler
         self.sender = sender
@@ -146,21 +155,19 @@ class Workers:
         self.poll_seconds = poll_seconds
         self.lease_seconds = lease_seconds
         self.max_sends = max_sends
+        self.batch = batch
         self.backoff = backoff or Backoff()
         self.supervisor = Supervisor(stall_seconds=stall_seconds, backoff=self.backoff)
         self.inbound_wakeup = Wakeup()
         self.outbox_wakeup = Wakeup()
+        self._turns: set[asyncio.Task[None]] = set()
         self._sends: set[asyncio.Task[None]] = set()
         self.running = False
 
     def start(self) -> None:
         self.running = True
-        for i in range(self.concurrency):
-            self.spawn(f"inbound-{i}", partial(self._inbound_loop, f"inbound-{i}", self._shards(i)))
+        self.spawn("inbound", lambda: self._inbound_loop("inbound"))
         self.spawn("outbox", lambda: self._outbox_loop("outbox"))
-
-    def _shards(self, i: int) -> list[int]:
-        return list(range(i, SHARDS, self.concurrency))
 
     def spawn(
         self, name: str, make: Callable[[], Coroutine[Any, Any, None]], watched: bool = True
@@ -169,14 +176,19 @@ class Workers:
         self.supervisor.start(name, make, watched)
 
     async def stop(self, grace_seconds: float = 15.0) -> None:
-        """Stop claiming; let sends in flight finish (a cut send might go out twice)."""
+        """Stop claiming; let turns and sends in flight finish (a cut send might go out twice)."""
         self.running = False
         await self.supervisor.stop()
+        for tasks in (self._turns, self._sends):
+            if tasks:
+                await asyncio.wait(tasks, timeout=grace_seconds)
+        # Turns finishing just now may have started sends.
         if self._sends:
             await asyncio.wait(self._sends, timeout=grace_seconds)
-        for task in list(self._sends):
-            task.cancel()
-        await asyncio.gather(*self._sends, return_exceptions=True)
+        for tasks in (self._turns, self._sends):
+            for task in list(tasks):
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _forever(
         self, name: str, step: Callable[[], Awaitable[bool]], wake: asyncio.Event
@@ -200,20 +212,41 @@ class Workers:
             if not busy:
                 await _sleep(wake, self.poll_seconds)
 
-    async def _inbound_loop(self, name: str, shards: list[int]) -> None:
-        await self._forever(name, lambda: self._inbound_step(shards), self.inbound_wakeup.new())
+    async def _inbound_loop(self, name: str) -> None:
+        await self._forever(name, self._inbound_step, self.inbound_wakeup.new())
 
-    async def _inbound_step(self, shards: list[int]) -> bool:
-        handler = self.handler
-        claim = await asyncio.to_thread(inbound.claim, handler.db, shards, self.lease_seconds)
-        if claim is None:
-            return False
+    async def _inbound_step(self) -> bool:
+        """Claim as many events as there are free turn slots; False when none was claimable
+        (the loop then sleeps until a turn ends, a webhook stores an event, or the poll)."""
+        free = self.concurrency - len(self._turns)
+        if free <= 0:
+            await asyncio.wait(self._turns, return_when=asyncio.FIRST_COMPLETED)
+            return True
+        db = self.handler.db
+        claimed = await db.run(inbound.claim_many, db, ALL_SHARDS, self.lease_seconds, free)
+        for item in claimed:
+            task = asyncio.create_task(self._turn(item))
+            self._turns.add(task)
+            task.add_done_callback(self._turn_done)
+        return bool(claimed)
+
+    def _turn_done(self, task: asyncio.Task[None]) -> None:
+        self._turns.discard(task)
+        # The user's next event (held back while this one was in hand) may be claimable now.
+        self.inbound_wakeup.notify()
+
+    async def _turn(self, claimed: inbound.Claimed) -> None:
+        """Understand, apply in one transaction, then send the first reply at once."""
+        handler, claim = self.handler, claimed.claim
         try:
-            event = await asyncio.to_thread(handler.load, claim)
+            event = claimed.event
             if event is None:
-                return True
+                return
             parse = await handler.understand(event)
-            if await asyncio.to_thread(handler.apply, claim, event, parse):
+            turned = await handler.db.run(handler.turn, claim, event, parse, self.lease_seconds)
+            if turned.first is not None:
+                self._start_send(self.sender.deliver_claimed(turned.first))
+            if turned.written > (1 if turned.first is not None else 0):
                 self.outbox_wakeup.notify()
         except LostClaim:
             log.warning("inbound event %s: lease lost to another worker; dropped", claim.id)
@@ -221,15 +254,14 @@ class Workers:
             outage = is_database_outage(exc)
             if not outage:
                 log.exception("handling inbound event %s failed", claim.id)
+            else:
+                log.warning("inbound event %s: database unavailable (%r)", claim.id, exc)
             await self._give_back(claim, repr(exc), counts=not outage)
-            if outage:
-                raise  # the loop backs off
-        return True
 
     async def _give_back(self, claim: Claim, error: str, *, counts: bool) -> None:
         """Return the event for another try; if even that fails, its lease runs out instead."""
         try:
-            await asyncio.to_thread(self.handler.fail, claim, error, counts=counts)
+            await self.handler.db.run(partial(self.handler.fail, claim, error, counts=counts))
         except Exception:
             log.warning("could not give inbound event %s back; its lease will expire", claim.id)
 
@@ -237,23 +269,27 @@ class Workers:
         await self._forever(name, self._outbox_step, self.outbox_wakeup.new())
 
     async def _outbox_step(self) -> bool:
-        if len(self._sends) >= self.max_sends:
+        free = self.max_sends - len(self._sends)
+        if free <= 0:
             await asyncio.wait(self._sends, return_when=asyncio.FIRST_COMPLETED)
             return True
-        claim = await asyncio.to_thread(outbox.claim, self.sender.db, self.lease_seconds)
-        if claim is None:
-            return False
-        task = asyncio.create_task(self._send(claim))
+        db = self.sender.db
+        claimed = await db.run(outbox.claim_many, db, self.lease_seconds, min(free, self.batch))
+        for item in claimed:
+            self._start_send(self.sender.deliver_claimed(item))
+        return bool(claimed)
+
+    def _start_send(self, delivery: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(self._send(delivery))
         self._sends.add(task)
         task.add_done_callback(self._sends.discard)
-        return True
 
-    async def _send(self, claim: Claim) -> None:
+    async def _send(self, delivery: Coroutine[Any, Any, None]) -> None:
         try:
-            await self.sender.deliver(claim)
+            await delivery
         except Exception:
             # A bug or a database outage, not a platform answer: the lease runs out and the
             # message is tried again.
-            log.exception("delivering outbox message %s failed", claim.id)
+            log.exception("delivering an outbox message failed")
         # The next message to this user may have been waiting for this one.
         self.outbox_wakeup.notify()

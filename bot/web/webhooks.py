@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any
@@ -102,9 +101,10 @@ async def _store(request: Request, events: list[Inbound]) -> None:
     """Commit events before answering: a 200 for something not stored would lose it."""
     if not events:
         return
-    db: Database = request.app.state.db
+    # The webhook's own engine and threads: an acknowledgement never queues behind workers.
+    db: Database = request.app.state.webhook_db
     try:
-        stored = await asyncio.to_thread(_store_sync, db, events)
+        stored = await db.run(_store_sync, db, events)
     except SQLAlchemyError:
         log.exception("could not store webhook events; asking the platform to retry")
         raise Refused(503, "storage unavailable") from None
