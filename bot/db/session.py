@@ -1,17 +1,21 @@
 """Engines and sessions. SQLite gets WAL and a busy timeout so the web app and workers share it.
 
-SQLite has one writer at a time. Threads of one process that all wait in SQLite's busy handler
-poll with growing sleeps (1, 2, 5 … 100 ms), which under load costs more than the writes
-themselves; so a process takes its own write lock first (`Database.session`), hands the file
-over to the next thread the moment a transaction ends, and leaves the busy handler only the
-wait for another process.
+SQLite has one writer at a time. Writers that wait in SQLite's busy handler poll with growing
+sleeps (1, 2, 5 … 100 ms): under load that costs more than the writes themselves, and a process
+whose threads hand the lock to each other starves another process's writer (a webhook waiting
+behind the workers). So every unit of work first takes this process's writer lock, then a lock
+file shared by the processes (`<database>.writer`), polled at a fine grain; SQLite's own busy
+handler is left only for writers outside `Database.session`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import fcntl
+import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -71,6 +75,9 @@ class Database:
         # Reentrant: a nested unit of work in the same thread waits in SQLite, as it always did.
         self._writer = threading.RLock() if self.is_sqlite else None
         self._busy_seconds = _busy_seconds(url) if self.is_sqlite else 0.0
+        self._file_lock = _lock_path(url) if self.is_sqlite else None
+        self._file_fd: int | None = None
+        self._depth = 0
         # Its own threads: database calls of one role (webhook, workers) never queue behind
         # another's in the event loop's shared default executor. On PostgreSQL one thread per
         # pooled connection; on SQLite a few (they take turns at the writer lock anyway).
@@ -94,13 +101,39 @@ class Database:
         if self._writer is None:
             yield
             return
+        deadline = time.monotonic() + self._busy_seconds
         if not self._writer.acquire(timeout=self._busy_seconds):
-            # The same error a locked file gives: callers treat it as an outage, not a bug.
-            raise OperationalError("BEGIN", {}, Exception("database is locked (writer busy)"))
+            raise _locked()
         try:
-            yield
+            outer = self._depth == 0
+            if outer:
+                self._lock_file(deadline)
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if outer and self._file_fd is not None:
+                    fcntl.flock(self._file_fd, fcntl.LOCK_UN)
         finally:
             self._writer.release()
+
+    def _lock_file(self, deadline: float) -> None:
+        """Take the lock file shared with other processes (the caller holds `_writer`)."""
+        if self._file_lock is None:
+            return
+        if self._file_fd is None:
+            self._file_fd = os.open(self._file_lock, os.O_RDWR | os.O_CREAT, 0o600)
+        pause = 0.0002
+        while True:
+            try:
+                fcntl.flock(self._file_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise _locked() from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.002)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking database work on this database's own threads."""
@@ -119,6 +152,24 @@ class Database:
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
         self.engine.dispose()
+        if self._writer is not None:
+            with self._writer:
+                if self._file_fd is not None:
+                    os.close(self._file_fd)
+                    self._file_fd = None
+
+
+def _locked() -> OperationalError:
+    """The same error a locked file gives: callers treat it as an outage, not a bug."""
+    return OperationalError("BEGIN", {}, Exception("database is locked (writer busy)"))
+
+
+def _lock_path(url: str) -> str | None:
+    """The lock file beside a SQLite database file; None for an in-memory database."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return f"{database}.writer"
 
 
 def _busy_seconds(url: str) -> float:

@@ -99,6 +99,7 @@ def claim_batch(
             claim_token=token,
         )
         .returning(model.id, *returning)
+        .execution_options(synchronize_session=False)
     ).all()
     return sorted(
         ((Claim(row[0], token), tuple(row[1:])) for row in claimed), key=lambda c: c[0].id

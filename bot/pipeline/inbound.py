@@ -82,7 +82,7 @@ def record_delivery(session: Session, event: Inbound) -> None:
     )
 
 
-def _candidates(shards: list[int]) -> Select:
+def _candidates(shards: list[int] | None) -> Select:
     """The oldest unfinished event of each shard, unless an earlier one is still in hand.
 
     That keeps each user's messages in order even with several processes claiming, and a
@@ -94,11 +94,10 @@ def _candidates(shards: list[int]) -> Select:
         earlier.id < InboundEvent.id,
         earlier.status.in_((PENDING, WORKING)),
     )
-    return (
-        select(InboundEvent.id)
-        .where(claimable(InboundEvent, utcnow()), InboundEvent.shard.in_(shards), ~blocked)
-        .order_by(InboundEvent.id)
-    )
+    query = select(InboundEvent.id).where(claimable(InboundEvent, utcnow()), ~blocked)
+    if shards is not None:
+        query = query.where(InboundEvent.shard.in_(shards))
+    return query.order_by(InboundEvent.id)
 
 
 def claim(db: Database, shards: list[int], lease_seconds: float) -> Claim | None:
@@ -115,8 +114,11 @@ class Claimed:
     event: Inbound | None
 
 
-def claim_many(db: Database, shards: list[int], lease_seconds: float, limit: int) -> list[Claimed]:
-    """Up to `limit` events (see `_candidates`) with their payloads, in one transaction."""
+def claim_many(
+    db: Database, shards: list[int] | None, lease_seconds: float, limit: int
+) -> list[Claimed]:
+    """Up to `limit` events (see `_candidates`; None: of every shard) with their payloads,
+    in one transaction."""
     with db.session() as session:
         taken = claim_batch(
             session, InboundEvent, _candidates(shards), lease_seconds, limit, InboundEvent.payload
@@ -202,10 +204,16 @@ class Handler:
             channel = self.channels.get(event.channel)
             if channel is None or not response.replies:
                 return Turned(0)
-            rows = outbox.enqueue(session, user, response.replies, channel, inbound_id=claim.id)
+            rows = outbox.enqueue(
+                session, user, response.replies, channel, inbound_id=claim.id, notify=False
+            )
             first = None
             if rows and send_lease is not None:
                 first = outbox.claim_first(session, user, rows[0], send_lease)
+            if rows and first is None:
+                # Only then is there anything for an outbox loop to claim now; the replies
+                # after a first one sent here wait for it, and this worker wakes its own loop.
+                wakeups.notify(session, wakeups.OUTBOX)
             return Turned(len(rows), first)
 
     def fail(self, claim: Claim, error: str, *, counts: bool = True) -> None:

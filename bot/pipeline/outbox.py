@@ -76,8 +76,12 @@ def enqueue(
     tag: str | None = None,
     case_id: int | None = None,
     inbound_id: int | None = None,
+    notify: bool = True,
 ) -> list[OutboxMessage]:
-    """Store replies, each cut to what the channel accepts, for the sender to deliver."""
+    """Store replies, each cut to what the channel accepts, for the sender to deliver.
+
+    `notify=False`: the caller wakes the outbox loops itself, if there is anything to claim.
+    """
     now = utcnow()
     rows = [
         OutboxMessage(
@@ -97,7 +101,7 @@ def enqueue(
     ]
     session.add_all(rows)
     session.flush()
-    if rows:
+    if rows and notify:
         wakeups.notify(session, wakeups.OUTBOX)
     return rows
 
@@ -368,9 +372,13 @@ class Sender:
         channel, loaded = ready
         await self._send(claim, channel, loaded)
 
-    async def deliver_claimed(self, claimed: Claimed) -> None:
+    async def deliver_claimed(self, claimed: Claimed) -> bool:
         """Send a message claimed together with its content (in a turn's commit or a batch):
-        no load, and a renewal only when half the lease went by before the send starts."""
+        no load, and a renewal only when half the lease went by before the send starts.
+
+        True when it went out and was recorded; False when it was not sent (failed, refused,
+        or the claim lost), so a later message of the user may be affected.
+        """
         claim, loaded = claimed.claim, claimed.loaded
         channel = self.channels.get(loaded.channel)
         if loaded.unreachable or channel is None or loaded.expired:
@@ -382,7 +390,7 @@ class Sender:
                 else f"channel {loaded.channel} is disabled"
             )
             await self._record_failure(claim, SendError(reason, retryable=False))
-            return
+            return False
         await self.rate.wait(loaded.channel)
         if claimed.lease_half_gone():
             try:
@@ -392,16 +400,17 @@ class Sender:
                 raise
             if not kept:
                 log.warning("outbox message %s: lease lost; not sending", claim.id)
-                return
-        await self._send(claim, channel, loaded)
+                return False
+        return await self._send(claim, channel, loaded)
 
-    async def _send(self, claim: Claim, channel: Channel, loaded: _Loaded) -> None:
+    async def _send(self, claim: Claim, channel: Channel, loaded: _Loaded) -> bool:
         try:
             result = await channel.send(loaded.address, loaded.reply, loaded.tag)
         except SendError as error:
             await self._record_failure(claim, error)
-        else:
-            await self._record_sent(claim, loaded.channel, result)
+            return False
+        await self._record_sent(claim, loaded.channel, result)
+        return True
 
     async def _record_sent(self, claim: Claim, channel: str, result: SendResult) -> None:
         """Record a send with the others that finish meanwhile, in one transaction.

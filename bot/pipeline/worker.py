@@ -24,11 +24,10 @@ from typing import Any
 
 from bot.pipeline import inbound, outbox
 from bot.pipeline.claims import Claim, is_database_outage
-from bot.pipeline.inbound import SHARDS, Handler, LostClaim
+from bot.pipeline.inbound import Handler, LostClaim
 from bot.pipeline.outbox import Sender
 
 log = logging.getLogger(__name__)
-ALL_SHARDS = list(range(SHARDS))
 
 
 class Wakeup:
@@ -219,11 +218,12 @@ class Workers:
         """Claim as many events as there are free turn slots; False when none was claimable
         (the loop then sleeps until a turn ends, a webhook stores an event, or the poll)."""
         free = self.concurrency - len(self._turns)
-        if free <= 0:
+        if self._turns and free < max(1, self.concurrency // 4):
+            # Claim in batches, not one event per finished turn: each claim is a query.
             await asyncio.wait(self._turns, return_when=asyncio.FIRST_COMPLETED)
             return True
         db = self.handler.db
-        claimed = await db.run(inbound.claim_many, db, ALL_SHARDS, self.lease_seconds, free)
+        claimed = await db.run(inbound.claim_many, db, None, self.lease_seconds, free)
         for item in claimed:
             task = asyncio.create_task(self._turn(item))
             self._turns.add(task)
@@ -244,10 +244,14 @@ class Workers:
                 return
             parse = await handler.understand(event)
             turned = await handler.db.run(handler.turn, claim, event, parse, self.lease_seconds)
-            if turned.first is not None:
-                self._start_send(self.sender.deliver_claimed(turned.first))
-            if turned.written > (1 if turned.first is not None else 0):
-                self.outbox_wakeup.notify()
+            if turned.first is None:
+                if turned.written:
+                    self.outbox_wakeup.notify()
+            else:
+                # The outbox loop is woken after the send only if something waits behind it.
+                self._start_send(
+                    self.sender.deliver_claimed(turned.first), alone=turned.written == 1
+                )
         except LostClaim:
             log.warning("inbound event %s: lease lost to another worker; dropped", claim.id)
         except Exception as exc:
@@ -279,17 +283,20 @@ class Workers:
             self._start_send(self.sender.deliver_claimed(item))
         return bool(claimed)
 
-    def _start_send(self, delivery: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(self._send(delivery))
+    def _start_send(self, delivery: Coroutine[Any, Any, bool], *, alone: bool = False) -> None:
+        task = asyncio.create_task(self._send(delivery, alone))
         self._sends.add(task)
         task.add_done_callback(self._sends.discard)
 
-    async def _send(self, delivery: Coroutine[Any, Any, None]) -> None:
+    async def _send(self, delivery: Coroutine[Any, Any, bool], alone: bool) -> None:
+        """Deliver; `alone`: no later reply of this turn waits for this one."""
+        sent = False
         try:
-            await delivery
+            sent = await delivery
         except Exception:
             # A bug or a database outage, not a platform answer: the lease runs out and the
             # message is tried again.
             log.exception("delivering an outbox message failed")
-        # The next message to this user may have been waiting for this one.
-        self.outbox_wakeup.notify()
+        if not (sent and alone):
+            # The next message to this user may have been waiting for this one.
+            self.outbox_wakeup.notify()

@@ -62,21 +62,39 @@ def to_classification(payload: dict[str, Any]) -> Classification:
 
 
 class RasaClient:
+    """One HTTP client for the process, its connections kept alive between parses.
+
+    At most `concurrency` parses are in flight: enough to keep a Rasa server busy (it parses
+    one message at a time, so more only queue there), few enough that a parse waiting in
+    that queue does not run into the timeout. The timeout bounds the request once sent; a
+    parse that cannot even get a slot within it is answered from keywords too.
+    """
+
     def __init__(
         self,
         url: str,
         token: str = "",
         timeout: float = 1.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        concurrency: int = 8,
     ) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
         self._params = {"token": token} if token else {}
+        self._slots = asyncio.Semaphore(concurrency)
         self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout), transport=transport, trust_env=False
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            trust_env=False,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         )
 
     async def classify(self, text: str) -> Classification:
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self._slots.acquire()
+        except TimeoutError as exc:
+            raise NluUnavailable("every NLU connection stayed busy") from exc
         try:
             # httpx times each phase; the overall deadline also bounds a server that drips.
             async with asyncio.timeout(self.timeout):
@@ -87,6 +105,8 @@ class RasaClient:
             payload = response.json()
         except (httpx.HTTPError, ValueError, TimeoutError) as exc:
             raise NluUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            self._slots.release()
         return to_classification(payload)
 
     async def ready(self) -> bool:
