@@ -30,6 +30,7 @@ from bot.settings import Settings, get_settings
 from bot.understanding import build_understanding
 from bot.understanding.base import Understanding
 from bot.web import health, webhooks
+from bot.web.intake import Intake
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def create_app(
         flows = dialogue or build_dialogue(settings)
         workers = build_workers(settings, db, channels, nlu, flows)
         app.state.settings, app.state.db, app.state.channels = settings, db, channels
-        app.state.webhook_db = webhook_db
+        app.state.intake = Intake(webhook_db)
         app.state.understanding, app.state.dialogue, app.state.workers = nlu, flows, workers
         if run_workers:
             start_workers(workers, db, settings, flows, channels, clock)

@@ -61,11 +61,14 @@ def store(session: Session, events: list[Inbound]) -> int:
     ]
     if not rows:
         return 0
-    stmt = dialect_insert(session)(InboundEvent).on_conflict_do_nothing(
-        index_elements=["channel", "external_id"]
+    stmt = (
+        dialect_insert(session)(InboundEvent)
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        .returning(InboundEvent.id)
     )
     connection = session.connection()
-    stored = sum(connection.execute(stmt, row).rowcount for row in rows)
+    # Counted by RETURNING: psycopg reports no row count (-1) for an INSERT … ON CONFLICT.
+    stored = sum(len(connection.execute(stmt, row).all()) for row in rows)
     if stored:
         wakeups.notify(session, wakeups.INBOUND)
     return stored
