@@ -4,11 +4,17 @@ The database is the queue, so a restart picks up whatever was stored and not fin
 webhook wakes the loops at once (across processes on PostgreSQL, by NOTIFY); polling covers
 anything else.
 
+Few, big transactions: a loop claims a batch of rows in one; a turn (event marked done,
+dialogue, outbox rows, analytics) is one, and it also claims the turn's first reply, which
+is sent right after the commit; sends are recorded together. SQLite has one writer, and
+every transaction is a wait for it, for the webhook as much as for the workers.
+
 Every loop survives any exception: it logs, backs off (exponentially, capped) and goes on, so a
 locked SQLite file or a PostgreSQL restart delays replies instead of stopping them. A
 supervisor restarts a loop that ends anyway, and each loop's heartbeat tells `/readyz` when one
-is stuck. Sends run as their own tasks, one at a time per user (the outbox claims nothing for
-a user with a message in hand), so a user whose sends hang delays no one else.
+is stuck. Turns and sends run as their own tasks, one at a time per user (the claims take
+nothing for a user with an event or a message in hand), so a user whose sends hang delays no
+one else.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -85,3 +87,53 @@ def test_labels_carry_indicators_and_the_ranking_is_by_intent() -> None:
     assert result.ranking == (("info_fees", 0.8), ("urgent_help", 0.06))
     unknown = to_classification({"intent": {"name": "info_fees+made_up", "confidence": 0.5}})
     assert (unknown.intent, unknown.indicators) == ("info_fees", ())
+
+
+async def test_parses_in_flight_are_bounded_and_a_parse_without_a_slot_falls_back() -> None:
+    """More parses than slots: at most `concurrency` reach the server at once, the rest wait
+    for a slot; one that gets none within the timeout is unavailable, not queued forever."""
+    in_flight, most = 0, 0
+    release = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await release.wait()
+        in_flight -= 1
+        return httpx.Response(200, json={"intent": {"name": "greet", "confidence": 0.9}})
+
+    client = RasaClient(
+        "http://nlu", timeout=5.0, transport=httpx.MockTransport(handler), concurrency=3
+    )
+    try:
+        parses = [asyncio.create_task(client.classify(f"hi {i}")) for i in range(7)]
+        while in_flight < 3:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        assert in_flight == 3  # the other four wait for a slot
+        release.set()
+        results = await asyncio.gather(*parses)
+        assert [r.intent for r in results] == ["greet"] * 7 and most == 3
+    finally:
+        await client.aclose()
+
+    stuck = asyncio.Event()
+
+    async def never(request: httpx.Request) -> httpx.Response:
+        await stuck.wait()
+        return httpx.Response(200, json={})
+
+    client = RasaClient(
+        "http://nlu", timeout=0.2, transport=httpx.MockTransport(never), concurrency=1
+    )
+    try:
+        outcomes = await asyncio.gather(
+            *(client.classify(t) for t in ("one", "two", "three")), return_exceptions=True
+        )
+        assert all(isinstance(o, NluUnavailable) for o in outcomes)
+        # One slot: at most two of them got it in time; the other never reached the server.
+        assert any("busy" in str(o) for o in outcomes)
+    finally:
+        stuck.set()
+        await client.aclose()
