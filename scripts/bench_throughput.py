@@ -4,7 +4,8 @@ Issue 13's yardstick (a measurement, not a test). Per backend (a fresh SQLite fi
 fresh schema on the local PostgreSQL, removed afterwards) it prints three rows on the same
 held-out texts (`nlu/tests/heldout.jsonl`):
 
-1. Rasa `/model/parse` alone on SafeStep's model: the best of concurrency 1, 4 and 8;
+1. Rasa `/model/parse` alone on SafeStep's model: the best of concurrency 1, 4 and 8 (the
+   texts cycled to at least 1000 parses per concurrency, Rasa keeps no cache);
 2. a plain Rasa assistant (`bot/understanding/plain_assistant.py`: the same NLU config and
    data, a RulePolicy answering each intent with one response) through Rasa's REST channel,
    at --concurrency, each user's messages in order;
@@ -61,6 +62,7 @@ from tests.fixtures.servers import serve, wait_until
 
 HELDOUT = nlu_env.NLU_DIR / "tests" / "heldout.jsonl"
 PARSE_CONCURRENCIES = (1, 4, 8)
+PARSE_AT_LEAST = 1000  # parses per concurrency: 300 alone take ~2 s, too short to be steady
 WARM_UP = 20
 SAFESTEP_BIN = str(Path(sys.executable).with_name("safestep"))
 
@@ -330,7 +332,7 @@ def run_backend(
     """The three rows for one backend, the Rasa rows measured next to it in time."""
     messages = plan(args.messages, args.users or args.messages, f"{backend}{os.getpid()}")
     result = BackendResult(backend)
-    texts = [m.text for m in messages]
+    texts = [messages[i % len(messages)].text for i in range(max(len(messages), PARSE_AT_LEAST))]
     for concurrency in PARSE_CONCURRENCIES:
         result.parse_turns_s[concurrency] = asyncio.run(parse_rate(nlu_url, texts, concurrency))
     result.plain_turns_s, result.plain_unanswered = asyncio.run(

@@ -201,7 +201,10 @@ def ensure_model(config: Path | None = None, force: bool = False) -> Path:
 
 def train(target: Path, args: list[str], cwd: Path, force: bool = False) -> Path:
     """`rasa train <args>` into `target`, unless it exists; under the training lock, so two
-    processes never train at once and a second one finds the first one's model."""
+    processes never train at once and a second one finds the first one's model. A model
+    already there is returned without waiting behind another model's training."""
+    if target.exists() and not force:
+        return target
     rasa = ensure_env()
     with _exclusive("train"):
         if target.exists() and not force:
