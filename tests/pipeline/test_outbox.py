@@ -8,8 +8,10 @@ import time
 from sqlalchemy import event, select
 
 from bot.channels import build_channels
+from bot.channels.base import SendResult
 from bot.db.models import OutboxMessage
 from bot.dialogue import build_dialogue
+from bot.messages import Reply
 from bot.pipeline import inbound, outbox
 from bot.pipeline.inbound import Handler
 from bot.pipeline.outbox import Sender
@@ -78,18 +80,29 @@ async def test_sends_that_finish_together_are_recorded_together(make_bot: BotFac
     with make_bot(run_workers=False) as bot:
         handler = _handler(bot)
         firsts = [_turn(bot, handler, f"batch-{i}", send_lease=30).first for i in range(6)]
+        answered = asyncio.Event()
+        ids = iter(range(100))
+
+        async def platform(address: str, reply: Reply, tag: str | None) -> SendResult:
+            await answered.wait()  # the platform answers all six at the same moment
+            return SendResult(f"mid.batch.{next(ids)}")
+
+        channels = dict(handler.channels)
+        channels["messenger"].send = platform  # type: ignore[method-assign]
         commits: list[int] = []
         event.listen(bot.db.engine, "commit", lambda _conn: commits.append(1))
-        sender = Sender(bot.db, handler.channels, backoff_seconds=0.05, lease_seconds=30)
-        sent = await asyncio.gather(*(sender.deliver_claimed(f) for f in firsts if f))
-        assert sent == [True] * 6
+        sender = Sender(bot.db, channels, backoff_seconds=0.05, lease_seconds=30)
+        sends = asyncio.gather(*(sender.deliver_claimed(f) for f in firsts if f))
+        await asyncio.sleep(0.1)
+        answered.set()
+        assert await sends == [True] * 6
+        assert len(commits) == 1  # one transaction recorded all six
         with bot.db.sessions() as session:
             rows = session.scalars(
-                select(OutboxMessage).where(OutboxMessage.claim_token.is_not(None))
+                select(OutboxMessage).where(OutboxMessage.id.in_([f.claim.id for f in firsts if f]))
             ).all()
-        mine = [r for r in rows if r.id in {f.claim.id for f in firsts if f}]
-        assert [r.status for r in mine] == ["sent"] * 6 and all(r.external_id for r in mine)
-        assert 1 <= len(commits) < 6  # group commit: not one transaction per send
+        assert [r.status for r in rows] == ["sent"] * 6
+        assert sorted(r.external_id or "" for r in rows) == [f"mid.batch.{i}" for i in range(6)]
         await handler.understanding.aclose()
         for channel in handler.channels.values():
             await channel.aclose()
