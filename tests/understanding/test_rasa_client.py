@@ -89,9 +89,9 @@ def test_labels_carry_indicators_and_the_ranking_is_by_intent() -> None:
     assert (unknown.intent, unknown.indicators) == ("info_fees", ())
 
 
-async def test_parses_in_flight_are_bounded_and_a_parse_without_a_slot_falls_back() -> None:
-    """More parses than slots: at most `concurrency` reach the server at once, the rest wait
-    for a slot; one that gets none within the timeout is unavailable, not queued forever."""
+async def test_parses_in_flight_are_bounded_and_the_others_wait_for_a_slot() -> None:
+    """More parses than slots: at most `concurrency` reach the server at once; the rest wait
+    (a busy server is not a failing one) and every message gets the NLU's reading."""
     in_flight, most = 0, 0
     release = asyncio.Event()
 
@@ -118,22 +118,30 @@ async def test_parses_in_flight_are_bounded_and_a_parse_without_a_slot_falls_bac
     finally:
         await client.aclose()
 
-    stuck = asyncio.Event()
 
-    async def never(request: httpx.Request) -> httpx.Response:
+async def test_while_the_server_fails_a_parse_without_a_free_slot_does_not_queue() -> None:
+    stuck = asyncio.Event()
+    calls: list[str] = []
+
+    async def hangs(request: httpx.Request) -> httpx.Response:
+        calls.append(request.content.decode())
         await stuck.wait()
         return httpx.Response(200, json={})
 
     client = RasaClient(
-        "http://nlu", timeout=0.2, transport=httpx.MockTransport(never), concurrency=1
+        "http://nlu", timeout=0.2, transport=httpx.MockTransport(hangs), concurrency=1
     )
     try:
-        outcomes = await asyncio.gather(
-            *(client.classify(t) for t in ("one", "two", "three")), return_exceptions=True
-        )
-        assert all(isinstance(o, NluUnavailable) for o in outcomes)
-        # One slot: at most two of them got it in time; the other never reached the server.
-        assert any("busy" in str(o) for o in outcomes)
+        with pytest.raises(NluUnavailable, match="Timeout"):
+            await client.classify("one")  # the server hangs: the request times out
+        holding = asyncio.create_task(client.classify("two"))
+        while len(calls) < 2:
+            await asyncio.sleep(0.01)
+        with pytest.raises(NluUnavailable, match="failing"):
+            await client.classify("three")  # no slot, and the server is failing: keywords now
+        with pytest.raises(NluUnavailable):
+            await holding
+        assert len(calls) == 2  # "three" never reached the server
     finally:
         stuck.set()
         await client.aclose()
