@@ -269,11 +269,27 @@ class Workers:
             await self._give_back(claim, repr(exc), counts=not outage)
 
     async def _give_back(self, claim: Claim, error: str, *, counts: bool) -> None:
-        """Return the event for another try; if even that fails, its lease runs out instead."""
-        try:
-            await self.handler.db.run(partial(self.handler.fail, claim, error, counts=counts))
-        except Exception:
-            log.warning("could not give inbound event %s back; its lease will expire", claim.id)
+        """Return the event for another try.
+
+        While the database is unreachable, keep trying (backing off) for as long as the lease
+        would hold the event anyway: a database that is back in seconds must not leave the
+        person waiting for the whole lease. Past that, or on any other error, the lease runs
+        out and another try takes the event.
+        """
+        deadline = time.monotonic() + self.lease_seconds
+        failures = 0
+        while True:
+            try:
+                await self.handler.db.run(partial(self.handler.fail, claim, error, counts=counts))
+                return
+            except Exception as exc:
+                failures += 1
+                pause = self.backoff.delay(failures)
+                if not is_database_outage(exc) or time.monotonic() + pause >= deadline:
+                    log.warning("could not give inbound event %s back; its lease will expire",
+                                claim.id)  # fmt: skip
+                    return
+                await asyncio.sleep(pause)
 
     async def _outbox_loop(self, name: str) -> None:
         await self._forever(name, self._outbox_step, self.outbox_wakeup.new())
