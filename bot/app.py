@@ -30,6 +30,7 @@ from bot.settings import Settings, get_settings
 from bot.understanding import build_understanding
 from bot.understanding.base import Understanding
 from bot.web import health, webhooks
+from bot.web.intake import Intake
 
 log = logging.getLogger(__name__)
 
@@ -118,11 +119,15 @@ def create_app(
             pool_size=settings.DB_POOL_SIZE,
             max_overflow=settings.DB_MAX_OVERFLOW,
         )
+        # Webhooks store through their own small pool and threads, apart from the workers'
+        # and the console's, so an acknowledgement never waits for a connection or a thread.
+        webhook_db = Database(settings.DATABASE_URL, pool_size=2, max_overflow=2) if web else db
         channels = build_channels(settings)
         nlu = understanding or build_understanding(settings)
         flows = dialogue or build_dialogue(settings)
         workers = build_workers(settings, db, channels, nlu, flows)
         app.state.settings, app.state.db, app.state.channels = settings, db, channels
+        app.state.intake = Intake(webhook_db)
         app.state.understanding, app.state.dialogue, app.state.workers = nlu, flows, workers
         if run_workers:
             start_workers(workers, db, settings, flows, channels, clock)
@@ -133,6 +138,8 @@ def create_app(
             for channel in channels.values():
                 await channel.aclose()
             await nlu.aclose()
+            if webhook_db is not db:
+                webhook_db.dispose()
             db.dispose()
 
     # No /docs, /redoc or /openapi.json: the API's map is nobody's business outside the code.

@@ -3,14 +3,23 @@
 Migrations, starter data, the NLU server (its environment created and the model trained only
 when missing or stale), then the bot. When the NLU server cannot be had (no Python 3.10, a
 failed install) the bot still runs and answers from the keyword router, and says so.
+
+The bot runs as two processes, as in production: the web app (webhooks, console) and the
+workers. A webhook then never waits for the workers' CPU or threads, only (on SQLite) for
+the file's one writer. This process watches both, starts again one that dies, and stops them
+(and the NLU server) on SIGTERM or Ctrl-C.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import secrets
 import signal
-import sys
+import time
+from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
+from types import FrameType
 from urllib.parse import urlparse
 
 import httpx
@@ -51,6 +60,59 @@ def _start_nlu(settings: Settings) -> tuple[Settings, nlu_env.NluServer | None]:
     return settings.model_copy(update={"RASA_URL": server.url, "RASA_TOKEN": token}), server
 
 
+def serve_role(settings: Settings, role: str, host: str, port: int) -> None:
+    """A child process: the web app without workers, or the workers (health on `port`)."""
+    from bot.logs import configure
+
+    configure()
+    app = create_app(settings, run_workers=role == "workers", web=role == "web")
+    uvicorn.run(app, host=host, port=port, log_config=None)
+
+
+class Bot:
+    """The web and worker processes of a local bot."""
+
+    def __init__(self, settings: Settings, host: str, port: int) -> None:
+        self._roles = {"web": (host, port), "workers": ("127.0.0.1", nlu_env.free_port())}
+        self._settings = settings
+        self._context = multiprocessing.get_context("spawn")
+        self.processes: dict[str, BaseProcess] = {}
+
+    def start(self, role: str) -> None:
+        host, port = self._roles[role]
+        process = self._context.Process(
+            target=serve_role, args=(self._settings, role, host, port), name=f"safestep-{role}"
+        )
+        process.start()
+        self.processes[role] = process
+
+    def watch(self, stopping: list[bool]) -> None:
+        """Until told to stop: start again, after a pause, a process that died."""
+        for role in self._roles:
+            self.start(role)
+        while not stopping:
+            wait([p.sentinel for p in self.processes.values()], timeout=0.5)
+            for role, process in list(self.processes.items()):
+                if not stopping and not process.is_alive():
+                    log.error("the %s process ended (exit %s); starting it again", role,
+                              process.exitcode)  # fmt: skip
+                    time.sleep(1.0)
+                    self.start(role)
+
+    def stop(self, grace_seconds: float = 30.0) -> None:
+        """SIGTERM to each (uvicorn then lets work in hand finish), SIGKILL after the grace."""
+        for process in self.processes.values():
+            if process.is_alive():
+                process.terminate()
+        deadline = time.monotonic() + grace_seconds
+        for role, process in self.processes.items():
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                log.error("the %s process did not stop in time; killing it", role)
+                process.kill()
+                process.join()
+
+
 def run_everything(settings: Settings, *, host: str, port: int) -> None:
     upgrade(settings.DATABASE_URL)
     database = Database(settings.DATABASE_URL)
@@ -58,11 +120,19 @@ def run_everything(settings: Settings, *, host: str, port: int) -> None:
         seed_if_empty(session)
     database.dispose()
     settings, nlu_server = _start_nlu(settings)
-    # uvicorn re-raises SIGTERM once it has shut down: exit through `finally` so the NLU server
-    # (in its own process group) stops with the bot instead of being orphaned.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    stopping: list[bool] = []
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        stopping.append(True)
+
+    # Exit through `finally`, so the bot's processes and the NLU server (in its own process
+    # group) stop with this one instead of being orphaned.
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    bot = Bot(settings, host, port)
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+        bot.watch(stopping)
     finally:
+        bot.stop()
         if nlu_server is not None:
             nlu_server.stop()

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     RASA_URL: str = "http://127.0.0.1:5005"
     RASA_TOKEN: str = ""
     NLU_TIMEOUT_SECONDS: float = 1.0
+    NLU_CONCURRENCY: int = Field(default=8, ge=1)  # parses in flight per process
 
     PSEUDONYM_KEY: str = ""
     DATA_KEY: str = ""
@@ -56,8 +57,8 @@ class Settings(BaseSettings):
     CHANNEL_SENDS_PER_SECOND: float = Field(default=250.0, gt=0)  # per channel and process
     BREAKER_SECONDS: float = Field(default=30.0, gt=0)
     BREAKER_MAX_SECONDS: float = Field(default=600.0, gt=0)
-    # Workers: inbound loops per process, and how they recover.
-    WORKER_CONCURRENCY: int = Field(default=4, ge=1)
+    # Workers: turns in flight per process, and how they recover.
+    WORKER_CONCURRENCY: int = Field(default=32, ge=1)
     WORKER_POLL_SECONDS: float = 1.0
     WORKER_BACKOFF_SECONDS: float = Field(default=0.5, gt=0)
     WORKER_MAX_BACKOFF_SECONDS: float = Field(default=30.0, gt=0)

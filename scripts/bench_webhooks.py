@@ -13,11 +13,12 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -40,15 +41,28 @@ from tests.fixtures.servers import free_port, serve, wait_until
 TEXTS = ["hello", "I need a hotline", "is RL-1024 licensed?", "tips about fees", "menu"]
 
 
-def database_url(postgres: bool) -> str:
+PG_DSN = "host=127.0.0.1 user=postgres dbname=test"
+
+
+def database_url(postgres: bool, schema: str = "bench_webhooks") -> str:
+    """A new, empty database: a SQLite file in a fresh temporary directory, or `schema`
+    (dropped first) on the local PostgreSQL."""
     if not postgres:
         return f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as conn:
-        conn.execute("DROP SCHEMA IF EXISTS bench_webhooks CASCADE")
-        conn.execute("CREATE SCHEMA bench_webhooks")
-    return (
-        "postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dbench_webhooks"
-    )
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.execute(f"CREATE SCHEMA {schema}")
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
+
+
+def drop_database(url: str) -> None:
+    """Remove what `database_url` made: the SQLite file's directory, or the schema."""
+    if url.startswith("sqlite:///"):
+        shutil.rmtree(Path(url.removeprefix("sqlite:///")).parent, ignore_errors=True)
+        return
+    schema = url.rsplit("search_path%3D", 1)[1].split("&", 1)[0]
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 async def send_all(url: str, n: int, concurrency: int) -> tuple[list[float], list[int]]:
@@ -79,9 +93,12 @@ async def send_all(url: str, n: int, concurrency: int) -> tuple[list[float], lis
 
 
 def app_env(url: str, fake_url: str) -> dict[str, str]:
-    """The bot's environment: this database, Messenger pointed at the fake Graph API."""
+    """The bot's environment: this database, Messenger pointed at the fake Graph API, and
+    this checkout's `bot` first on the path (the venv's editable install may be another)."""
+    root = str(Path(__file__).resolve().parent.parent)
     return {
         **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
         "DATABASE_URL": url,
         "MESSENGER_APP_SECRET": APP_SECRET,
         "MESSENGER_PAGE_TOKEN": "bench",
@@ -92,10 +109,11 @@ def app_env(url: str, fake_url: str) -> dict[str, str]:
 
 
 @contextmanager
-def app_process(env: dict[str, str]) -> Iterator[str]:
+def app_process(env: dict[str, str], command: Sequence[str] = ("serve",)) -> Iterator[str]:
+    """`safestep <command> --port P` on a free port, until the block ends; yields its URL."""
     port = free_port()
     safestep = Path(sys.executable).parent / "safestep"
-    process = subprocess.Popen([str(safestep), "serve", "--port", str(port)], env=env)
+    process = subprocess.Popen([str(safestep), *command, "--port", str(port)], env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: _up(url), timeout=60, interval=0.2)

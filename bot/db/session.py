@@ -1,14 +1,33 @@
-"""Engines and sessions. SQLite gets WAL and a busy timeout so the web app and workers share it."""
+"""Engines and sessions. SQLite gets WAL and a busy timeout so the web app and workers share it.
+
+SQLite has one writer at a time. Writers that wait in SQLite's busy handler poll with growing
+sleeps (1, 2, 5 … 100 ms): under load that costs more than the writes themselves, and a process
+whose threads hand the lock to each other starves another process's writer (a webhook waiting
+behind the workers). So every unit of work first takes this process's writer lock, then a lock
+file shared by the processes (`<database>.writer`), polled at a fine grain; SQLite's own busy
+handler is left only for writers outside `Database.session`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import contextvars
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, Engine, Result, create_engine, event, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
 
 
 def make_engine(url: str, pool_size: int = 5, max_overflow: int = 5) -> Engine:
@@ -17,8 +36,7 @@ def make_engine(url: str, pool_size: int = 5, max_overflow: int = 5) -> Engine:
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        # How long a writer waits for the lock: `?timeout=` in the URL, else 30 s.
-        busy = float(str(parsed.query.get("timeout", 30)))
+        busy = _busy_seconds(url)
         engine = create_engine(
             parsed.difference_update_query(["timeout"]),
             connect_args={"timeout": busy, "check_same_thread": False},
@@ -48,12 +66,24 @@ def make_engine(url: str, pool_size: int = 5, max_overflow: int = 5) -> Engine:
 
 
 class Database:
-    """An engine and its session factory; one per process."""
+    """An engine and its session factory; one per process (or per role: the webhook has its own)."""
 
     def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 5) -> None:
         self.url = url
         self.engine = make_engine(url, pool_size, max_overflow)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Reentrant: a nested unit of work in the same thread waits in SQLite, as it always did.
+        self._writer = threading.RLock() if self.is_sqlite else None
+        self._busy_seconds = _busy_seconds(url) if self.is_sqlite else 0.0
+        self._file_lock = _lock_path(url) if self.is_sqlite else None
+        self._file_fd: int | None = None
+        self._depth = 0
+        # Its own threads: database calls of one role (webhook, workers) never queue behind
+        # another's in the event loop's shared default executor. On PostgreSQL one thread per
+        # pooled connection; on SQLite a few (they take turns at the writer lock anyway).
+        self._threads = 4 if self.is_sqlite else pool_size + max_overflow
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_lock = threading.Lock()
 
     @property
     def is_sqlite(self) -> bool:
@@ -62,11 +92,89 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: committed on success, rolled back on error."""
-        with self.sessions() as session, session.begin():
+        with self._write_turn(), self.sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def _write_turn(self) -> Iterator[None]:
+        """On SQLite, this process's one writer at a time; waiting as long as SQLite would."""
+        if self._writer is None:
+            yield
+            return
+        deadline = time.monotonic() + self._busy_seconds
+        if not self._writer.acquire(timeout=self._busy_seconds):
+            raise _locked()
+        try:
+            outer = self._depth == 0
+            if outer:
+                self._lock_file(deadline)
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if outer and self._file_fd is not None:
+                    fcntl.flock(self._file_fd, fcntl.LOCK_UN)
+        finally:
+            self._writer.release()
+
+    def _lock_file(self, deadline: float) -> None:
+        """Take the lock file shared with other processes (the caller holds `_writer`)."""
+        if self._file_lock is None:
+            return
+        if self._file_fd is None:
+            self._file_fd = os.open(self._file_lock, os.O_RDWR | os.O_CREAT, 0o600)
+        pause = 0.0002
+        while True:
+            try:
+                fcntl.flock(self._file_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise _locked() from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.002)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking database work on this database's own threads."""
+        call = partial(contextvars.copy_context().run, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._pool(), call)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._executor_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="db")
+            return self._executor
+
     def dispose(self) -> None:
+        with self._executor_lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
         self.engine.dispose()
+        if self._writer is not None:
+            with self._writer:
+                if self._file_fd is not None:
+                    os.close(self._file_fd)
+                    self._file_fd = None
+
+
+def _locked() -> OperationalError:
+    """The same error a locked file gives: callers treat it as an outage, not a bug."""
+    return OperationalError("BEGIN", {}, Exception("database is locked (writer busy)"))
+
+
+def _lock_path(url: str) -> str | None:
+    """The lock file beside a SQLite database file; None for an in-memory database."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return f"{database}.writer"
+
+
+def _busy_seconds(url: str) -> float:
+    """How long a SQLite writer waits for the lock: `?timeout=` in the URL, else 30 s."""
+    return float(str(make_url(url).query.get("timeout", 30)))
 
 
 def rowcount(result: Result[Any]) -> int:

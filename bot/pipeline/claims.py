@@ -65,6 +65,47 @@ def claim_one(
     return Claim(row_id, token) if rowcount(claimed) == 1 else None
 
 
+def claim_batch(
+    session: Session,
+    model: Any,
+    candidates: Select,
+    lease_seconds: float,
+    limit: int,
+    *returning: Any,
+) -> list[tuple[Claim, tuple[Any, ...]]]:
+    """Take up to `limit` rows that `candidates` selects, in one statement pair.
+
+    One transaction per batch instead of one per row: on SQLite the write lock is taken once,
+    on PostgreSQL rows another worker holds are skipped. The rows share one fresh token (a
+    takeover still gives each row a new one). `returning` columns come back with each claim,
+    so the worker needs no second transaction to read what it claimed.
+    """
+    now = utcnow()
+    ids = list(
+        session.execute(
+            candidates.limit(limit).with_for_update(skip_locked=True, of=model)
+        ).scalars()
+    )
+    if not ids:
+        return []
+    token = secrets.token_hex(16)
+    claimed = session.execute(
+        update(model)
+        .where(model.id.in_(ids), claimable(model, now))
+        .values(
+            status=WORKING,
+            lease_until=now + timedelta(seconds=lease_seconds),
+            attempts=model.attempts + 1,
+            claim_token=token,
+        )
+        .returning(model.id, *returning)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return sorted(
+        ((Claim(row[0], token), tuple(row[1:])) for row in claimed), key=lambda c: c[0].id
+    )
+
+
 def settle(session: Session, model: Any, claim: Claim, **values: Any) -> bool:
     """Set `values` on the claimed row if this claim still holds it; False when it was lost.
 

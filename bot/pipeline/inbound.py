@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import zlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import Select, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.channels.base import Channel
@@ -20,6 +21,7 @@ from bot.pipeline.claims import (
     PENDING,
     WORKING,
     Claim,
+    claim_batch,
     claim_one,
     claimable,
     dialect_insert,
@@ -59,11 +61,14 @@ def store(session: Session, events: list[Inbound]) -> int:
     ]
     if not rows:
         return 0
-    stmt = dialect_insert(session)(InboundEvent).on_conflict_do_nothing(
-        index_elements=["channel", "external_id"]
+    stmt = (
+        dialect_insert(session)(InboundEvent)
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        .returning(InboundEvent.id)
     )
     connection = session.connection()
-    stored = sum(connection.execute(stmt, row).rowcount for row in rows)
+    # Counted by RETURNING: psycopg reports no row count (-1) for an INSERT … ON CONFLICT.
+    stored = sum(len(connection.execute(stmt, row).all()) for row in rows)
     if stored:
         wakeups.notify(session, wakeups.INBOUND)
     return stored
@@ -80,24 +85,59 @@ def record_delivery(session: Session, event: Inbound) -> None:
     )
 
 
-def claim(db: Database, shards: list[int], lease_seconds: float) -> Claim | None:
-    """The oldest unfinished event of a shard, unless an earlier one is still in hand.
+def _candidates(shards: list[int] | None) -> Select:
+    """The oldest unfinished event of each shard, unless an earlier one is still in hand.
 
-    That keeps each user's messages in order even with several processes claiming.
+    That keeps each user's messages in order even with several processes claiming, and a
+    batch of them holds at most one event per shard (so per user).
     """
     earlier = aliased(InboundEvent)
+    blocked = exists().where(
+        earlier.shard == InboundEvent.shard,
+        earlier.id < InboundEvent.id,
+        earlier.status.in_((PENDING, WORKING)),
+    )
+    query = select(InboundEvent.id).where(claimable(InboundEvent, utcnow()), ~blocked)
+    if shards is not None:
+        query = query.where(InboundEvent.shard.in_(shards))
+    return query.order_by(InboundEvent.id)
+
+
+def claim(db: Database, shards: list[int], lease_seconds: float) -> Claim | None:
+    """One event (see `_candidates`)."""
     with db.session() as session:
-        blocked = exists().where(
-            earlier.shard == InboundEvent.shard,
-            earlier.id < InboundEvent.id,
-            earlier.status.in_((PENDING, WORKING)),
+        return claim_one(session, InboundEvent, _candidates(shards), lease_seconds)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed event and its payload, read in the claiming transaction."""
+
+    claim: Claim
+    event: Inbound | None
+
+
+def claim_many(
+    db: Database, shards: list[int] | None, lease_seconds: float, limit: int
+) -> list[Claimed]:
+    """Up to `limit` events (see `_candidates`; None: of every shard) with their payloads,
+    in one transaction."""
+    with db.session() as session:
+        taken = claim_batch(
+            session, InboundEvent, _candidates(shards), lease_seconds, limit, InboundEvent.payload
         )
-        candidates = (
-            select(InboundEvent.id)
-            .where(claimable(InboundEvent, utcnow()), InboundEvent.shard.in_(shards), ~blocked)
-            .order_by(InboundEvent.id)
-        )
-        return claim_one(session, InboundEvent, candidates, lease_seconds)
+    return [
+        Claimed(claim_, Inbound.from_json(payload) if payload else None)
+        for claim_, (payload,) in taken
+    ]
+
+
+@dataclass(frozen=True)
+class Turned:
+    """What a turn stored: how many replies, and the first one when it is ours to send now."""
+
+    written: int
+    first: outbox.Claimed | None = None
 
 
 class LostClaim(Exception):
@@ -134,10 +174,18 @@ class Handler:
         return await self.understanding.parse(event.text)
 
     def apply(self, claim: Claim, event: Inbound, parse: Parse | None) -> int:
-        """Run the dialogue and store its replies; returns how many outbox rows were written.
+        """Run the dialogue and store its replies; returns how many outbox rows were written."""
+        return self.turn(claim, event, parse).written
+
+    def turn(
+        self, claim: Claim, event: Inbound, parse: Parse | None, send_lease: float | None = None
+    ) -> Turned:
+        """Run the dialogue and store its replies, in one transaction.
 
         The event is marked done first, on condition that this claim still holds it: a worker
-        whose lease ran out rolls back instead of answering the same message twice.
+        whose lease ran out rolls back instead of answering the same message twice. With
+        `send_lease`, the first reply is claimed for this worker in the same commit (when it
+        is next in line for its user), so the worker sends it at once, without a claim round.
         """
         with self.db.session() as session:
             done = {"processed_at": utcnow(), "lease_until": None, "payload": None}
@@ -145,7 +193,7 @@ class Handler:
                 raise LostClaim(claim.id)
             user = _user_for(session, event)
             if event.kind not in _DIALOGUE_KINDS:
-                return 0
+                return Turned(0)
             turn = Turn(
                 kind=event.kind,
                 received_at=_received_at(event),
@@ -158,10 +206,18 @@ class Handler:
             effects.apply(session, response.effects)
             channel = self.channels.get(event.channel)
             if channel is None or not response.replies:
-                return 0
-            return len(
-                outbox.enqueue(session, user, response.replies, channel, inbound_id=claim.id)
+                return Turned(0)
+            rows = outbox.enqueue(
+                session, user, response.replies, channel, inbound_id=claim.id, notify=False
             )
+            first = None
+            if rows and send_lease is not None:
+                first = outbox.claim_first(session, user, rows[0], send_lease)
+            if rows and first is None:
+                # Only then is there anything for an outbox loop to claim now; the replies
+                # after a first one sent here wait for it, and this worker wakes its own loop.
+                wakeups.notify(session, wakeups.OUTBOX)
+            return Turned(len(rows), first)
 
     def fail(self, claim: Claim, error: str, *, counts: bool = True) -> None:
         """Give the event back for another try, or park it after too many.

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from bot.pipeline.claims import (
     PENDING,
     WORKING,
     Claim,
+    claim_batch,
     claim_one,
     claimable,
     dialect_insert,
@@ -74,8 +76,12 @@ def enqueue(
     tag: str | None = None,
     case_id: int | None = None,
     inbound_id: int | None = None,
+    notify: bool = True,
 ) -> list[OutboxMessage]:
-    """Store replies, each cut to what the channel accepts, for the sender to deliver."""
+    """Store replies, each cut to what the channel accepts, for the sender to deliver.
+
+    `notify=False`: the caller wakes the outbox loops itself, if there is anything to claim.
+    """
     now = utcnow()
     rows = [
         OutboxMessage(
@@ -95,35 +101,117 @@ def enqueue(
     ]
     session.add_all(rows)
     session.flush()
-    if rows:
+    if rows and notify:
         wakeups.notify(session, wakeups.OUTBOX)
     return rows
 
 
+def _candidates(now: datetime) -> Any:
+    """Due messages of users with nothing earlier in hand, on working channels, oldest first.
+
+    At most one per user can qualify (a second one waits for the first), so a batch of them
+    never holds two messages of one user.
+    """
+    earlier = aliased(OutboxMessage)
+    blocked = exists().where(
+        earlier.user_id == OutboxMessage.user_id,
+        earlier.id < OutboxMessage.id,
+        earlier.status.in_((PENDING, WORKING)),
+    )
+    broken = exists().where(
+        ChannelBreaker.channel == OutboxMessage.channel, ChannelBreaker.retry_at > now
+    )
+    return (
+        select(OutboxMessage.id)
+        .where(
+            claimable(OutboxMessage, now),
+            OutboxMessage.next_attempt_at <= now,
+            ~blocked,
+            ~broken,
+        )
+        .order_by(OutboxMessage.id)
+    )
+
+
 def claim(db: Database, lease_seconds: float) -> Claim | None:
     """The next due message of a user with nothing earlier in hand, on a working channel."""
-    earlier = aliased(OutboxMessage)
-    now = utcnow()
     with db.session() as session:
-        blocked = exists().where(
-            earlier.user_id == OutboxMessage.user_id,
-            earlier.id < OutboxMessage.id,
-            earlier.status.in_((PENDING, WORKING)),
+        return claim_one(session, OutboxMessage, _candidates(utcnow()), lease_seconds)
+
+
+def claim_many(db: Database, lease_seconds: float, limit: int) -> list[Claimed]:
+    """Up to `limit` due messages (one per user at most) with what sending them needs, in one
+    transaction: no separate load, and no renewal unless the send starts late."""
+    with db.session() as session:
+        now = utcnow()
+        taken = claim_batch(
+            session,
+            OutboxMessage,
+            _candidates(now),
+            lease_seconds,
+            limit,
+            OutboxMessage.user_id,
+            OutboxMessage.channel,
+            OutboxMessage.payload,
+            OutboxMessage.tag,
+            OutboxMessage.expires_at,
         )
-        broken = exists().where(
-            ChannelBreaker.channel == OutboxMessage.channel, ChannelBreaker.retry_at > now
-        )
-        candidates = (
-            select(OutboxMessage.id)
-            .where(
-                claimable(OutboxMessage, now),
-                OutboxMessage.next_attempt_at <= now,
-                ~blocked,
-                ~broken,
+        if not taken:
+            return []
+        user_ids = {row[0] for _, row in taken}
+        users = {
+            u.id: (u.address, u.unreachable)
+            for u in session.execute(
+                select(User.id, User.address, User.unreachable).where(User.id.in_(user_ids))
             )
-            .order_by(OutboxMessage.id)
+        }
+        at = time.monotonic()
+        claimed = []
+        for claim_, (user_id, channel, payload, tag, expires_at) in taken:
+            address, unreachable = users.get(user_id, ("", True))
+            expired = expires_at is not None and expires_at <= now
+            reply = Reply.from_json(unseal(payload))
+            loaded = _Loaded(channel, address, reply, tag, unreachable, expired)
+            claimed.append(Claimed(claim_, loaded, at, lease_seconds))
+        return claimed
+
+
+def claim_first(
+    session: Session, user: User, row: OutboxMessage, lease_seconds: float
+) -> Claimed | None:
+    """Claim a reply just stored in this (uncommitted) transaction, for sending after commit.
+
+    Only when it would be next in line anyway: nothing earlier of this user unsent, the user
+    reachable and the channel's breaker closed. Nobody else can see the row before the
+    commit, so setting the claim needs no race check; from the commit on, it is leased like
+    any claimed row, and a worker that dies before sending leaves it to the outbox loop.
+    """
+    now = utcnow()
+    if user.unreachable or (row.expires_at is not None and row.expires_at <= now):
+        return None
+    earlier = session.scalar(
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.user_id == user.id,
+            OutboxMessage.id < row.id,
+            OutboxMessage.status.in_((PENDING, WORKING)),
         )
-        return claim_one(session, OutboxMessage, candidates, lease_seconds)
+        .limit(1)
+    )
+    broken = session.scalar(
+        select(ChannelBreaker.channel).where(
+            ChannelBreaker.channel == row.channel, ChannelBreaker.retry_at > now
+        )
+    )
+    if earlier is not None or broken is not None:
+        return None
+    token = secrets.token_hex(16)
+    row.status, row.claim_token, row.attempts = WORKING, token, row.attempts + 1
+    row.lease_until = now + timedelta(seconds=lease_seconds)
+    loaded = _Loaded(
+        row.channel, user.address, Reply.from_json(unseal(row.payload)), row.tag, False, False
+    )
+    return Claimed(Claim(row.id, token), loaded, time.monotonic(), lease_seconds)
 
 
 def retry_failed(session: Session, since: date | None = None) -> int:
@@ -182,6 +270,20 @@ class _Loaded:
     expired: bool
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed message with its content, and when (monotonic clock) and for how long."""
+
+    claim: Claim
+    loaded: _Loaded
+    at: float
+    lease_seconds: float
+
+    def lease_half_gone(self) -> bool:
+        """Past half its lease, the claim is renewed (and checked) before sending."""
+        return time.monotonic() - self.at > self.lease_seconds / 2
+
+
 class Sender:
     def __init__(
         self,
@@ -203,6 +305,9 @@ class Sender:
         self.breaker_seconds = breaker_seconds
         self.max_breaker_seconds = max_breaker_seconds
         self.rate = rate or RateLimit(per_second=250)
+        self._sent: list[tuple[Claim, str, SendResult, asyncio.Future[None]]] = []
+        self._recording = False
+        self._recorder: asyncio.Task[None] | None = None
 
     def load(self, claim: Claim) -> _Loaded | None:
         with self.db.session() as session:
@@ -222,7 +327,7 @@ class Sender:
 
     async def _prepare(self, claim: Claim) -> tuple[Channel, _Loaded] | None:
         """Load the message and renew the lease; None when there is nothing to send."""
-        loaded = await asyncio.to_thread(self.load, claim)
+        loaded = await self.db.run(self.load, claim)
         if loaded is None:
             log.warning("outbox message %s: claim lost before sending", claim.id)
             return None
@@ -240,7 +345,7 @@ class Sender:
         await self.rate.wait(loaded.channel)
         # The last point of no return: only the worker that still holds the row sends it, and
         # the send (bounded by the HTTP timeout) ends well inside the renewed lease.
-        if not await asyncio.to_thread(self._renew, claim):
+        if not await self.db.run(self._renew, claim):
             log.warning("outbox message %s: lease lost to another worker; not sending", claim.id)
             return None
         return channel, loaded
@@ -252,7 +357,7 @@ class Sender:
                 settle(session, OutboxMessage, claim, status=PENDING, **values)
 
         try:
-            await asyncio.to_thread(release)
+            await self.db.run(release)
         except Exception:
             log.warning("could not give outbox message %s back; its lease will expire", claim.id)
 
@@ -265,12 +370,80 @@ class Sender:
         if ready is None:
             return
         channel, loaded = ready
+        await self._send(claim, channel, loaded)
+
+    async def deliver_claimed(self, claimed: Claimed) -> bool:
+        """Send a message claimed together with its content (in a turn's commit or a batch):
+        no load, and a renewal only when half the lease went by before the send starts.
+
+        True when it went out and was recorded; False when it was not sent (failed, refused,
+        or the claim lost), so a later message of the user may be affected.
+        """
+        claim, loaded = claimed.claim, claimed.loaded
+        channel = self.channels.get(loaded.channel)
+        if loaded.unreachable or channel is None or loaded.expired:
+            reason = (
+                "user unreachable"
+                if loaded.unreachable
+                else "the reply window closed"
+                if loaded.expired
+                else f"channel {loaded.channel} is disabled"
+            )
+            await self._record_failure(claim, SendError(reason, retryable=False))
+            return False
+        await self.rate.wait(loaded.channel)
+        if claimed.lease_half_gone():
+            try:
+                kept = await self.db.run(self._renew, claim)
+            except Exception:
+                await self._release(claim)
+                raise
+            if not kept:
+                log.warning("outbox message %s: lease lost; not sending", claim.id)
+                return False
+        return await self._send(claim, channel, loaded)
+
+    async def _send(self, claim: Claim, channel: Channel, loaded: _Loaded) -> bool:
         try:
             result = await channel.send(loaded.address, loaded.reply, loaded.tag)
         except SendError as error:
             await self._record_failure(claim, error)
-        else:
-            await self._persist(self.record_success, claim, loaded.channel, result)
+            return False
+        await self._record_sent(claim, loaded.channel, result)
+        return True
+
+    async def _record_sent(self, claim: Claim, channel: str, result: SendResult) -> None:
+        """Record a send with the others that finish meanwhile, in one transaction.
+
+        Group commit: while one batch is being written the next one gathers, so a lone send is
+        recorded at once and a busy sender writes once per batch instead of once per message.
+        """
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sent.append((claim, channel, result, done))
+        if not self._recording:
+            self._recording = True
+            self._recorder = asyncio.get_running_loop().create_task(self._write_sent())
+        await done
+
+    async def _write_sent(self) -> None:
+        try:
+            while self._sent:
+                batch, self._sent = self._sent, []
+                try:
+                    items = [(claim, channel, result) for claim, channel, result, _ in batch]
+                    await self._persist(self.record_successes, items)
+                except BaseException as exc:
+                    for *_, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                    if isinstance(exc, asyncio.CancelledError):
+                        raise
+                else:
+                    for *_, done in batch:
+                        if not done.done():
+                            done.set_result(None)
+        finally:
+            self._recording = False
 
     def _renew(self, claim: Claim) -> bool:
         with self.db.session() as session:
@@ -287,7 +460,7 @@ class Sender:
         """
         for attempt in range(1, 1000):
             try:
-                await asyncio.to_thread(record, *args)
+                await self.db.run(record, *args)
                 return
             except Exception as exc:
                 if not is_database_outage(exc):
@@ -297,25 +470,33 @@ class Sender:
                 await asyncio.sleep(delay)
 
     def record_success(self, claim: Claim, channel: str, result: SendResult) -> None:
+        self.record_successes([(claim, channel, result)])
+
+    def record_successes(self, sent: list[tuple[Claim, str, SendResult]]) -> None:
+        """Mark messages sent (each only if its claim still holds it) and close the breakers
+        of their channels, all in one transaction."""
         with self.db.session() as session:
-            external_id = storable_id(result.external_id) if result.external_id else None
-            kept = settle(
-                session,
-                OutboxMessage,
-                claim,
-                status="sent",
-                sent_at=utcnow(),
-                lease_until=None,
-                external_id=external_id,
-                last_error=None,
-            )
-            if not kept:
-                log.error("outbox message %s was sent after its lease was lost", claim.id)
-            closed = session.execute(
-                delete(ChannelBreaker).where(ChannelBreaker.channel == channel)
-            )
-            if rowcount(closed):
-                log.warning("channel %s works again: its circuit breaker is closed", channel)
+            now = utcnow()
+            for claim, _, result in sent:
+                external_id = storable_id(result.external_id) if result.external_id else None
+                kept = settle(
+                    session,
+                    OutboxMessage,
+                    claim,
+                    status="sent",
+                    sent_at=now,
+                    lease_until=None,
+                    external_id=external_id,
+                    last_error=None,
+                )
+                if not kept:
+                    log.error("outbox message %s was sent after its lease was lost", claim.id)
+            for channel in sorted({channel for _, channel, _ in sent}):
+                closed = session.execute(
+                    delete(ChannelBreaker).where(ChannelBreaker.channel == channel)
+                )
+                if rowcount(closed):
+                    log.warning("channel %s works again: its circuit breaker is closed", channel)
 
     def record_failure(self, claim: Claim, error: SendError) -> None:
         with self.db.session() as session:

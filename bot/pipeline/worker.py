@@ -4,11 +4,17 @@ The database is the queue, so a restart picks up whatever was stored and not fin
 webhook wakes the loops at once (across processes on PostgreSQL, by NOTIFY); polling covers
 anything else.
 
+Few, big transactions: a loop claims a batch of rows in one; a turn (event marked done,
+dialogue, outbox rows, analytics) is one, and it also claims the turn's first reply, which
+is sent right after the commit; sends are recorded together. SQLite has one writer, and
+every transaction is a wait for it, for the webhook as much as for the workers.
+
 Every loop survives any exception: it logs, backs off (exponentially, capped) and goes on, so a
 locked SQLite file or a PostgreSQL restart delays replies instead of stopping them. A
 supervisor restarts a loop that ends anyway, and each loop's heartbeat tells `/readyz` when one
-is stuck. Sends run as their own tasks, one at a time per user (the outbox claims nothing for
-a user with a message in hand), so a user whose sends hang delays no one else.
+is stuck. Turns and sends run as their own tasks, one at a time per user (the claims take
+nothing for a user with an event or a message in hand), so a user whose sends hang delays no
+one else.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from typing import Any
 
 from bot.pipeline import inbound, outbox
 from bot.pipeline.claims import Claim, is_database_outage
-from bot.pipeline.inbound import SHARDS, Handler, LostClaim
+from bot.pipeline.inbound import Handler, LostClaim
 from bot.pipeline.outbox import Sender
 
 log = logging.getLogger(__name__)
@@ -128,6 +134,13 @@ class Supervisor:
 
 
 class Workers:
+    """One claiming loop for inbound events and one for the outbox, per process.
+
+    Each claims a batch per transaction and runs every claimed item as its own task: turns
+    (NLU, then one transaction) up to `concurrency` at once, sends up to `max_sends`. A turn
+    claims its first reply in its own commit and sends it straight away.
+    """
+
     def __init__(
         self,
         handler: Handler,
@@ -139,6 +152,7 @@ class Workers:
         max_sends: int = 64,
         stall_seconds: float = 120.0,
         backoff: Backoff | None = None,
+        batch: int = 32,
     ) -> None:
         self.handler = handler
         self.sender = sender
@@ -146,21 +160,19 @@ class Workers:
         self.poll_seconds = poll_seconds
         self.lease_seconds = lease_seconds
         self.max_sends = max_sends
+        self.batch = batch
         self.backoff = backoff or Backoff()
         self.supervisor = Supervisor(stall_seconds=stall_seconds, backoff=self.backoff)
         self.inbound_wakeup = Wakeup()
         self.outbox_wakeup = Wakeup()
+        self._turns: set[asyncio.Task[None]] = set()
         self._sends: set[asyncio.Task[None]] = set()
         self.running = False
 
     def start(self) -> None:
         self.running = True
-        for i in range(self.concurrency):
-            self.spawn(f"inbound-{i}", partial(self._inbound_loop, f"inbound-{i}", self._shards(i)))
+        self.spawn("inbound", lambda: self._inbound_loop("inbound"))
         self.spawn("outbox", lambda: self._outbox_loop("outbox"))
-
-    def _shards(self, i: int) -> list[int]:
-        return list(range(i, SHARDS, self.concurrency))
 
     def spawn(
         self, name: str, make: Callable[[], Coroutine[Any, Any, None]], watched: bool = True
@@ -169,14 +181,19 @@ class Workers:
         self.supervisor.start(name, make, watched)
 
     async def stop(self, grace_seconds: float = 15.0) -> None:
-        """Stop claiming; let sends in flight finish (a cut send might go out twice)."""
+        """Stop claiming; let turns and sends in flight finish (a cut send might go out twice)."""
         self.running = False
         await self.supervisor.stop()
+        for tasks in (self._turns, self._sends):
+            if tasks:
+                await asyncio.wait(tasks, timeout=grace_seconds)
+        # Turns finishing just now may have started sends.
         if self._sends:
             await asyncio.wait(self._sends, timeout=grace_seconds)
-        for task in list(self._sends):
-            task.cancel()
-        await asyncio.gather(*self._sends, return_exceptions=True)
+        for tasks in (self._turns, self._sends):
+            for task in list(tasks):
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _forever(
         self, name: str, step: Callable[[], Awaitable[bool]], wake: asyncio.Event
@@ -200,60 +217,108 @@ class Workers:
             if not busy:
                 await _sleep(wake, self.poll_seconds)
 
-    async def _inbound_loop(self, name: str, shards: list[int]) -> None:
-        await self._forever(name, lambda: self._inbound_step(shards), self.inbound_wakeup.new())
+    async def _inbound_loop(self, name: str) -> None:
+        await self._forever(name, self._inbound_step, self.inbound_wakeup.new())
 
-    async def _inbound_step(self, shards: list[int]) -> bool:
-        handler = self.handler
-        claim = await asyncio.to_thread(inbound.claim, handler.db, shards, self.lease_seconds)
-        if claim is None:
-            return False
+    async def _inbound_step(self) -> bool:
+        """Claim as many events as there are free turn slots; False when none was claimable
+        (the loop then sleeps until a turn ends, a webhook stores an event, or the poll)."""
+        free = self.concurrency - len(self._turns)
+        if self._turns and free < max(1, self.concurrency // 4):
+            # Claim in batches, not one event per finished turn: each claim is a query.
+            await asyncio.wait(self._turns, return_when=asyncio.FIRST_COMPLETED)
+            return True
+        db = self.handler.db
+        claimed = await db.run(inbound.claim_many, db, None, self.lease_seconds, free)
+        for item in claimed:
+            task = asyncio.create_task(self._turn(item))
+            self._turns.add(task)
+            task.add_done_callback(self._turn_done)
+        return bool(claimed)
+
+    def _turn_done(self, task: asyncio.Task[None]) -> None:
+        self._turns.discard(task)
+        # The user's next event (held back while this one was in hand) may be claimable now.
+        self.inbound_wakeup.notify()
+
+    async def _turn(self, claimed: inbound.Claimed) -> None:
+        """Understand, apply in one transaction, then send the first reply at once."""
+        handler, claim = self.handler, claimed.claim
         try:
-            event = await asyncio.to_thread(handler.load, claim)
+            event = claimed.event
             if event is None:
-                return True
+                return
             parse = await handler.understand(event)
-            if await asyncio.to_thread(handler.apply, claim, event, parse):
-                self.outbox_wakeup.notify()
+            turned = await handler.db.run(handler.turn, claim, event, parse, self.lease_seconds)
+            if turned.first is None:
+                if turned.written:
+                    self.outbox_wakeup.notify()
+            else:
+                # The outbox loop is woken after the send only if something waits behind it.
+                self._start_send(
+                    self.sender.deliver_claimed(turned.first), alone=turned.written == 1
+                )
         except LostClaim:
             log.warning("inbound event %s: lease lost to another worker; dropped", claim.id)
         except Exception as exc:
             outage = is_database_outage(exc)
             if not outage:
                 log.exception("handling inbound event %s failed", claim.id)
+            else:
+                log.warning("inbound event %s: database unavailable (%r)", claim.id, exc)
             await self._give_back(claim, repr(exc), counts=not outage)
-            if outage:
-                raise  # the loop backs off
-        return True
 
     async def _give_back(self, claim: Claim, error: str, *, counts: bool) -> None:
-        """Return the event for another try; if even that fails, its lease runs out instead."""
-        try:
-            await asyncio.to_thread(self.handler.fail, claim, error, counts=counts)
-        except Exception:
-            log.warning("could not give inbound event %s back; its lease will expire", claim.id)
+        """Return the event for another try.
+
+        While the database is unreachable, keep trying (backing off) for as long as the lease
+        would hold the event anyway: a database that is back in seconds must not leave the
+        person waiting for the whole lease. Past that, or on any other error, the lease runs
+        out and another try takes the event.
+        """
+        deadline = time.monotonic() + self.lease_seconds
+        failures = 0
+        while True:
+            try:
+                await self.handler.db.run(partial(self.handler.fail, claim, error, counts=counts))
+                return
+            except Exception as exc:
+                failures += 1
+                pause = self.backoff.delay(failures)
+                if not is_database_outage(exc) or time.monotonic() + pause >= deadline:
+                    log.warning("could not give inbound event %s back; its lease will expire",
+                                claim.id)  # fmt: skip
+                    return
+                await asyncio.sleep(pause)
 
     async def _outbox_loop(self, name: str) -> None:
         await self._forever(name, self._outbox_step, self.outbox_wakeup.new())
 
     async def _outbox_step(self) -> bool:
-        if len(self._sends) >= self.max_sends:
+        free = self.max_sends - len(self._sends)
+        if free <= 0:
             await asyncio.wait(self._sends, return_when=asyncio.FIRST_COMPLETED)
             return True
-        claim = await asyncio.to_thread(outbox.claim, self.sender.db, self.lease_seconds)
-        if claim is None:
-            return False
-        task = asyncio.create_task(self._send(claim))
+        db = self.sender.db
+        claimed = await db.run(outbox.claim_many, db, self.lease_seconds, min(free, self.batch))
+        for item in claimed:
+            self._start_send(self.sender.deliver_claimed(item))
+        return bool(claimed)
+
+    def _start_send(self, delivery: Coroutine[Any, Any, bool], *, alone: bool = False) -> None:
+        task = asyncio.create_task(self._send(delivery, alone))
         self._sends.add(task)
         task.add_done_callback(self._sends.discard)
-        return True
 
-    async def _send(self, claim: Claim) -> None:
+    async def _send(self, delivery: Coroutine[Any, Any, bool], alone: bool) -> None:
+        """Deliver; `alone`: no later reply of this turn waits for this one."""
+        sent = False
         try:
-            await self.sender.deliver(claim)
+            sent = await delivery
         except Exception:
             # A bug or a database outage, not a platform answer: the lease runs out and the
             # message is tried again.
-            log.exception("delivering outbox message %s failed", claim.id)
-        # The next message to this user may have been waiting for this one.
-        self.outbox_wakeup.notify()
+            log.exception("delivering an outbox message failed")
+        if not (sent and alone):
+            # The next message to this user may have been waiting for this one.
+            self.outbox_wakeup.notify()

@@ -13,5 +13,10 @@ from bot.understanding.rasa_client import RasaClient
 
 def build_understanding(settings: Settings) -> Understanding:
     """The pipeline the app uses: Rasa at RASA_URL, keywords when it is down or slow."""
-    rasa = RasaClient(settings.RASA_URL, settings.RASA_TOKEN, settings.NLU_TIMEOUT_SECONDS)
+    rasa = RasaClient(
+        settings.RASA_URL,
+        settings.RASA_TOKEN,
+        settings.NLU_TIMEOUT_SECONDS,
+        concurrency=settings.NLU_CONCURRENCY,
+    )
     return NluPipeline(rasa)

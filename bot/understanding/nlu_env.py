@@ -24,7 +24,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,29 +194,27 @@ def model_path(config: Path | None = None) -> Path:
 
 def ensure_model(config: Path | None = None, force: bool = False) -> Path:
     """A model trained on the current project; trains only when missing, stale or forced."""
+    config = config or NLU_DIR / "config.yml"
+    args = ["nlu", "--config", str(config), "--nlu", str(NLU_DIR / "data")]
+    return train(model_path(config), args, cwd=NLU_DIR, force=force)
+
+
+def train(target: Path, args: list[str], cwd: Path, force: bool = False) -> Path:
+    """`rasa train <args>` into `target`, unless it exists; under the training lock, so two
+    processes never train at once and a second one finds the first one's model. A model
+    already there is returned without waiting behind another model's training."""
+    if target.exists() and not force:
+        return target
     rasa = ensure_env()
-    target = model_path(config)
     with _exclusive("train"):
         if target.exists() and not force:
             return target
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent) as out:
             _run(
-                [
-                    str(rasa),
-                    "train",
-                    "nlu",
-                    "--config",
-                    str(config or NLU_DIR / "config.yml"),
-                    "--nlu",
-                    str(NLU_DIR / "data"),
-                    "--out",
-                    out,
-                    "--fixed-model-name",
-                    "model",
-                ],
-                "train the NLU model",
-                cwd=NLU_DIR,
+                [str(rasa), "train", *args, "--out", out, "--fixed-model-name", "model"],
+                f"train {target.name}",
+                cwd=cwd,
                 env=rasa_env(),
             )
             os.replace(Path(out) / "model.tar.gz", target)
@@ -268,9 +266,14 @@ class NluServer:
 
 
 def start_server(
-    port: int, token: str, model: Path | None = None, ready_timeout: float = 180.0
+    port: int,
+    token: str,
+    model: Path | None = None,
+    ready_timeout: float = 180.0,
+    extra_args: Sequence[str] = (),
 ) -> NluServer:
-    """Start the NLU server (training first if needed) and wait until it answers."""
+    """Start the NLU server (training first if needed) and wait until it answers;
+    `extra_args` go to `rasa run` (e.g. `--credentials` for a chat channel)."""
     rasa = ensure_env()
     model = model or ensure_model()
     logs = home() / "logs"
@@ -279,6 +282,7 @@ def start_server(
     cmd = [str(rasa), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(port), "-m", str(model)]
     if token:
         cmd += ["--auth-token", token]
+    cmd += extra_args
     with open(log_path, "w") as log_file:
         process = subprocess.Popen(
             cmd,

@@ -62,21 +62,46 @@ def to_classification(payload: dict[str, Any]) -> Classification:
 
 
 class RasaClient:
+    """One HTTP client for the process, its connections kept alive between parses.
+
+    At most `concurrency` parses are in flight: enough to keep a Rasa server busy (it parses
+    one message at a time, so more would only queue there). Others wait for a slot: a busy
+    server is not a failing one, and a message must not lose its NLU reading to a queue. The
+    timeout bounds each request once sent; while requests are failing (a server down or
+    hanging), a parse that finds no free slot is answered from keywords at once, and no parse
+    waits for a slot longer than `queue_seconds`.
+    """
+
     def __init__(
         self,
         url: str,
         token: str = "",
         timeout: float = 1.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        concurrency: int = 8,
+        queue_seconds: float = 10.0,
     ) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self.queue_seconds = max(queue_seconds, timeout)
         self._params = {"token": token} if token else {}
+        self._slots = asyncio.Semaphore(concurrency)
+        self._failing = False
         self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout), transport=transport, trust_env=False
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            trust_env=False,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         )
 
     async def classify(self, text: str) -> Classification:
+        if self._failing and self._slots.locked():
+            raise NluUnavailable("the NLU server is failing and every connection is in use")
+        try:
+            async with asyncio.timeout(self.queue_seconds):
+                await self._slots.acquire()
+        except TimeoutError as exc:
+            raise NluUnavailable("every NLU connection stayed busy") from exc
         try:
             # httpx times each phase; the overall deadline also bounds a server that drips.
             async with asyncio.timeout(self.timeout):
@@ -86,7 +111,11 @@ class RasaClient:
             response.raise_for_status()
             payload = response.json()
         except (httpx.HTTPError, ValueError, TimeoutError) as exc:
+            self._failing = True
             raise NluUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            self._slots.release()
+        self._failing = False
         return to_classification(payload)
 
     async def ready(self) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any
@@ -12,10 +11,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.base import BadPayload, Channel
-from bot.db.session import Database
 from bot.dialogue.base import language_from_platform
 from bot.messages import Inbound
-from bot.pipeline import inbound
+from bot.web.intake import Intake
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -102,22 +100,15 @@ async def _store(request: Request, events: list[Inbound]) -> None:
     """Commit events before answering: a 200 for something not stored would lose it."""
     if not events:
         return
-    db: Database = request.app.state.db
+    # Its own engine, threads and group commit: an acknowledgement never queues behind workers.
+    intake: Intake = request.app.state.intake
     try:
-        stored = await asyncio.to_thread(_store_sync, db, events)
+        stored = await intake.store(events)
     except SQLAlchemyError:
         log.exception("could not store webhook events; asking the platform to retry")
         raise Refused(503, "storage unavailable") from None
     if stored:
         request.app.state.workers.inbound_wakeup.notify()
-
-
-def _store_sync(db: Database, events: list[Inbound]) -> int:
-    with db.session() as session:
-        for event in events:
-            if event.kind == "delivery":
-                inbound.record_delivery(session, event)
-        return inbound.store(session, [e for e in events if e.kind != "delivery"])
 
 
 def _viber_welcome(request: Request, event: Inbound) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -85,3 +87,61 @@ def test_labels_carry_indicators_and_the_ranking_is_by_intent() -> None:
     assert result.ranking == (("info_fees", 0.8), ("urgent_help", 0.06))
     unknown = to_classification({"intent": {"name": "info_fees+made_up", "confidence": 0.5}})
     assert (unknown.intent, unknown.indicators) == ("info_fees", ())
+
+
+async def test_parses_in_flight_are_bounded_and_the_others_wait_for_a_slot() -> None:
+    """More parses than slots: at most `concurrency` reach the server at once; the rest wait
+    (a busy server is not a failing one) and every message gets the NLU's reading."""
+    in_flight, most = 0, 0
+    release = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await release.wait()
+        in_flight -= 1
+        return httpx.Response(200, json={"intent": {"name": "greet", "confidence": 0.9}})
+
+    client = RasaClient(
+        "http://nlu", timeout=5.0, transport=httpx.MockTransport(handler), concurrency=3
+    )
+    try:
+        parses = [asyncio.create_task(client.classify(f"hi {i}")) for i in range(7)]
+        while in_flight < 3:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        assert in_flight == 3  # the other four wait for a slot
+        release.set()
+        results = await asyncio.gather(*parses)
+        assert [r.intent for r in results] == ["greet"] * 7 and most == 3
+    finally:
+        await client.aclose()
+
+
+async def test_while_the_server_fails_a_parse_without_a_free_slot_does_not_queue() -> None:
+    stuck = asyncio.Event()
+    calls: list[str] = []
+
+    async def hangs(request: httpx.Request) -> httpx.Response:
+        calls.append(request.content.decode())
+        await stuck.wait()
+        return httpx.Response(200, json={})
+
+    client = RasaClient(
+        "http://nlu", timeout=0.2, transport=httpx.MockTransport(hangs), concurrency=1
+    )
+    try:
+        with pytest.raises(NluUnavailable, match="Timeout"):
+            await client.classify("one")  # the server hangs: the request times out
+        holding = asyncio.create_task(client.classify("two"))
+        while len(calls) < 2:
+            await asyncio.sleep(0.01)
+        with pytest.raises(NluUnavailable, match="failing"):
+            await client.classify("three")  # no slot, and the server is failing: keywords now
+        with pytest.raises(NluUnavailable):
+            await holding
+        assert len(calls) == 2  # "three" never reached the server
+    finally:
+        stuck.set()
+        await client.aclose()

@@ -1,0 +1,88 @@
+"""Storing webhook events with group commit: one transaction for the requests that meet.
+
+Every webhook must commit its events before it answers 200 (a 200 for something not stored
+would lose it). Under load most of a request's wait is its own transaction: the write lock,
+the commit. Here requests that arrive while a transaction is running wait for the next one
+together, so a burst costs a few transactions instead of one per request, and a lone request
+is stored at once, as before.
+
+If a shared transaction fails for a reason other than an outage (a value one platform sent
+that the database refuses), each request is tried again on its own, so one bad event cannot
+make the platform retry its neighbours' events forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.db.session import Database
+from bot.messages import Inbound
+from bot.pipeline import inbound
+from bot.pipeline.claims import is_database_outage
+
+log = logging.getLogger(__name__)
+
+
+class Intake:
+    """The webhook's writer: its own database (engine, threads) and one transaction at a time."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._waiting: list[tuple[list[Inbound], asyncio.Future[int]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def store(self, events: list[Inbound]) -> int:
+        """Commit `events` (deliveries recorded, the rest stored); how many were new."""
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiting.append((events, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        # Shielded: a client that hangs up does not cancel the others' transaction.
+        return await asyncio.shield(done)
+
+    async def _write(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                counts = await self.db.run(store_each, self.db, [events for events, _ in batch])
+            except Exception as exc:
+                if len(batch) > 1 and not is_database_outage(exc):
+                    log.warning("a shared webhook transaction failed; storing one by one")
+                    await self._one_by_one(batch)
+                    continue
+                for _, done in batch:
+                    _settle(done, exc=exc)
+            else:
+                for (_, done), count in zip(batch, counts, strict=True):
+                    _settle(done, count)
+
+    async def _one_by_one(self, batch: list[tuple[list[Inbound], asyncio.Future[int]]]) -> None:
+        for events, done in batch:
+            try:
+                (count,) = await self.db.run(store_each, self.db, [events])
+            except Exception as exc:
+                _settle(done, exc=exc)
+            else:
+                _settle(done, count)
+
+
+def _settle(done: asyncio.Future[int], count: int = 0, exc: BaseException | None = None) -> None:
+    if done.done():
+        return
+    if exc is not None:
+        done.set_exception(exc)
+    else:
+        done.set_result(count)
+
+
+def store_each(db: Database, requests: list[list[Inbound]]) -> list[int]:
+    """One transaction for several requests' events; new rows per request, in order."""
+    with db.session() as session:
+        counts = []
+        for events in requests:
+            for event in events:
+                if event.kind == "delivery":
+                    inbound.record_delivery(session, event)
+            counts.append(inbound.store(session, [e for e in events if e.kind != "delivery"]))
+        return counts

@@ -1,0 +1,462 @@
+"""Turns per second: SafeStep end to end against the NLU it waits on and a plain Rasa assistant.
+
+Issue 13's yardstick (a measurement, not a test). Per backend (a fresh SQLite file, and/or a
+fresh schema on the local PostgreSQL, removed afterwards) it prints three rows on the same
+held-out texts (`nlu/tests/heldout.jsonl`):
+
+1. Rasa `/model/parse` alone on SafeStep's model: the best of concurrency 1, 4 and 8 (the
+   texts cycled to at least 1000 parses per concurrency, Rasa keeps no cache);
+2. a plain Rasa assistant (`bot/understanding/plain_assistant.py`: the same NLU config and
+   data, a RulePolicy answering each intent with one response) through Rasa's REST channel,
+   at --concurrency, each user's messages in order;
+3. SafeStep end to end: signed Messenger webhooks at --concurrency into `safestep serve` (a
+   subprocess; `--app-command` to run another), NLU, flow, and the reply received by the fake
+   Graph API in this process; turns/s = messages / (first POST -> last reply received).
+
+plus webhook ack p50/p99 during row 3, replies per second, and the check that every message was
+answered exactly once and in order per user (missing / duplicate / out-of-order counts; the
+exit status is 1 when any is non-zero or a webhook was not acknowledged with 200). Users are
+seeded with a language, so the run measures ordinary turns, not the language choice.
+
+Both Rasa servers are started once (models trained only when their inputs change, cached under
+$SAFESTEP_NLU_HOME) and warmed up; SafeStep gets a few warm-up turns from other users first.
+
+    .venv/bin/python scripts/bench_throughput.py --backend both [--messages 300|1000]
+        [--users N] [--concurrency 20] [--json]
+
+Baseline (main at 5a84822, 2 cores shared with another benchmark; see the closing note of
+issue 13 for the figures and the load average at the time): filled in by the first run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from itertools import pairwise
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import httpx
+from bench_webhooks import app_env, app_process, database_url, drop_database, percentile
+from sqlalchemy import func, select
+
+from bot.db.models import InboundEvent, OutboxMessage, User
+from bot.db.session import Database
+from bot.services.seed import seed_if_empty
+from bot.understanding import nlu_env, plain_assistant
+from bot.understanding.evaluation import load_examples
+from tests.fixtures.bot import messenger_body, messenger_text, sign_messenger
+from tests.fixtures.fake_platforms import FakePlatforms
+from tests.fixtures.servers import serve, wait_until
+
+HELDOUT = nlu_env.NLU_DIR / "tests" / "heldout.jsonl"
+PARSE_CONCURRENCIES = (1, 4, 8)
+PARSE_AT_LEAST = 1000  # parses per concurrency: 300 alone take ~2 s, too short to be steady
+WARM_UP = 20
+SAFESTEP_BIN = str(Path(sys.executable).with_name("safestep"))
+
+
+@dataclass(frozen=True)
+class Message:
+    """One user message of the run, in sending order; `mid` is its Messenger id."""
+
+    user: str
+    lang: str
+    text: str
+    mid: str
+
+
+@dataclass
+class Sent:
+    """What the sender saw for one request: status (0 on a transport error), latency, and
+    for the REST channel how many bot messages came back."""
+
+    status: int
+    seconds: float
+    answers: int = 0
+
+
+@dataclass
+class Check:
+    """Exactly once, in order: counts of what went wrong (all zero on a good run)."""
+
+    missing: int = 0
+    duplicate: int = 0
+    out_of_order: int = 0
+    not_acknowledged: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.duplicate or self.out_of_order or self.not_acknowledged)
+
+
+@dataclass
+class BackendResult:
+    backend: str
+    parse_turns_s: dict[int, float] = field(default_factory=dict)
+    plain_turns_s: float = 0.0
+    plain_unanswered: int = 0
+    safestep_turns_s: float = 0.0
+    replies_s: float = 0.0
+    replies: int = 0
+    ack_p50_ms: float = 0.0
+    ack_p99_ms: float = 0.0
+    ack_max_ms: float = 0.0
+    check: Check = field(default_factory=Check)
+
+
+# ---- the messages -------------------------------------------------------------------------
+
+
+def plan(messages: int, users: int, tag: str, seed: int = 13) -> list[Message]:
+    """`messages` held-out texts from `users` people, round robin, each person writing in one
+    language (a shuffled mix of en, my incl. Zawgyi, km, bn). `tag` makes user ids and mids
+    unique to this run (the plain assistant keeps its trackers between backends)."""
+    examples = load_examples(HELDOUT)
+    random.Random(seed).shuffle(examples)
+    by_lang: dict[str, list[str]] = defaultdict(list)
+    for example in examples:
+        by_lang[example.lang or "en"].append(example.text)
+    langs = [examples[u % len(examples)].lang or "en" for u in range(users)]
+    used: Counter[str] = Counter()
+    out = []
+    for i in range(messages):
+        u = i % users
+        texts = by_lang[langs[u]]
+        out.append(
+            Message(f"{tag}-{u}", langs[u], texts[used[langs[u]] % len(texts)], f"m.{tag}.{i}")
+        )
+        used[langs[u]] += 1
+    return out
+
+
+def per_user(messages: list[Message]) -> dict[str, list[Message]]:
+    grouped: dict[str, list[Message]] = defaultdict(list)
+    for message in messages:
+        grouped[message.user].append(message)
+    return grouped
+
+
+async def drive(
+    messages: list[Message],
+    concurrency: int,
+    send: Callable[[httpx.AsyncClient, Message], Awaitable[Sent]],
+) -> tuple[list[Sent], float]:
+    """Send everything at `concurrency` requests in flight, each user's messages one after the
+    other (a person waits for the ack before the next message); results and seconds taken."""
+    gate = asyncio.Semaphore(concurrency)
+    results: list[Sent] = []
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+
+        async def one_user(mine: list[Message]) -> None:
+            for message in mine:
+                async with gate:
+                    results.append(await send(client, message))
+
+        started = time.monotonic()
+        await asyncio.gather(*(one_user(mine) for mine in per_user(messages).values()))
+        return results, time.monotonic() - started
+
+
+async def timed(request: Awaitable[httpx.Response]) -> tuple[httpx.Response | None, float]:
+    started = time.monotonic()
+    try:
+        response: httpx.Response | None = await request
+    except httpx.HTTPError:
+        response = None
+    return response, time.monotonic() - started
+
+
+# ---- rows 1 and 2: the Rasa servers -------------------------------------------------------
+
+
+async def parse_rate(url: str, texts: list[str], concurrency: int) -> float:
+    """Parses per second of `texts` through `/model/parse` at `concurrency` (keep-alive)."""
+    pending = iter(texts)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+
+        async def loop() -> None:
+            for text in pending:
+                (await client.post("/model/parse", json={"text": text})).raise_for_status()
+
+        for text in texts[:WARM_UP]:
+            (await client.post("/model/parse", json={"text": text})).raise_for_status()
+        started = time.monotonic()
+        await asyncio.gather(*(loop() for _ in range(concurrency)))
+        return len(texts) / (time.monotonic() - started)
+
+
+async def rest_turn(client: httpx.AsyncClient, url: str, message: Message) -> Sent:
+    body = {"sender": message.user, "message": message.text}
+    response, seconds = await timed(client.post(f"{url}/webhooks/rest/webhook", json=body))
+    if response is None:
+        return Sent(0, seconds)
+    answers = len(response.json()) if response.status_code == 200 else 0
+    return Sent(response.status_code, seconds, answers)
+
+
+async def plain_rate(url: str, messages: list[Message], concurrency: int) -> tuple[float, int]:
+    """Turns per second of the plain assistant, and how many turns got no answer."""
+    warm = [Message(f"warm-{i}", m.lang, m.text, "") for i, m in enumerate(messages[:WARM_UP])]
+    await drive(warm, 4, lambda client, m: rest_turn(client, url, m))
+    results, seconds = await drive(messages, concurrency, lambda c, m: rest_turn(c, url, m))
+    return len(messages) / seconds, sum(1 for r in results if r.answers == 0)
+
+
+# ---- row 3: SafeStep end to end -----------------------------------------------------------
+
+
+def prepare_database(url: str, env: dict[str, str], messages: list[Message]) -> None:
+    """Migrate with the CLI, load the starter directory, and create every user with their
+    language already chosen (as after the first turn)."""
+    subprocess.run([SAFESTEP_BIN, "db", "upgrade"], env=env, check=True, capture_output=True)
+    db = Database(url)
+    try:
+        with db.session() as session:
+            seed_if_empty(session)
+            languages = {m.user: m.lang for m in messages}
+            session.add_all(
+                User(channel="messenger", address=user, language=lang)
+                for user, lang in languages.items()
+            )
+    finally:
+        db.dispose()
+
+
+async def webhook_turn(client: httpx.AsyncClient, url: str, message: Message) -> Sent:
+    raw = json.dumps(
+        messenger_body(messenger_text(message.user, message.text, mid=message.mid))
+    ).encode()
+    headers = {"x-hub-signature-256": sign_messenger(raw), "content-type": "application/json"}
+    response, seconds = await timed(
+        client.post(f"{url}/webhooks/messenger", content=raw, headers=headers)
+    )
+    return Sent(response.status_code if response is not None else 0, seconds)
+
+
+def drained(db: Database, users: set[str], fake: FakePlatforms, seen: list[int]) -> bool:
+    """Nothing left to do: every event handled, every reply out, and the fake's count stable
+    over two polls (a reply in flight is counted before we stop)."""
+    with db.sessions() as session:
+        busy = session.scalar(
+            select(func.count()).select_from(InboundEvent).where(InboundEvent.status != "done")
+        )
+        unsent = session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status.in_(("pending", "working")))
+        )
+    count = sum(1 for r in fake.messenger() if r.body["recipient"]["id"] in users)
+    stable = bool(seen) and seen[-1] == count
+    seen.append(count)
+    return busy == 0 and unsent == 0 and stable
+
+
+def check_replies(db: Database, messages: list[Message], fake: FakePlatforms) -> Check:
+    """Compare what the fake platform received with the stored replies of each message.
+
+    missing: a message with no stored event, or none of whose replies reached the platform;
+    duplicate: a platform request beyond one per stored reply (a reply sent twice);
+    out-of-order: a reply received before one of an earlier message (or earlier in its turn).
+    """
+    check = Check()
+    with db.sessions() as session:
+        events = dict(
+            session.execute(
+                select(InboundEvent.external_id, InboundEvent.id).where(
+                    InboundEvent.channel == "messenger"
+                )
+            ).all()
+        )
+        rows = session.execute(
+            select(OutboxMessage.id, OutboxMessage.inbound_id, OutboxMessage.external_id)
+            .where(OutboxMessage.external_id.is_not(None))
+            .order_by(OutboxMessage.id)
+        ).all()
+    turn_of = {events[m.mid]: i for i, m in enumerate(messages) if m.mid in events}
+    stored = {row.external_id: row for row in rows}
+    answered: set[int] = set()
+    for user, mine in per_user(messages).items():
+        received = [r.answer_id for r in fake.messenger(user)]
+        matched = [stored[a] for a in received if a in stored]
+        check.duplicate += len(received) - len(set(a for a in received if a in stored))
+        order = [(turn_of.get(row.inbound_id, -1), row.id) for row in matched]
+        check.out_of_order += sum(1 for a, b in pairwise(order) if b < a)
+        answered.update(row.inbound_id for row in matched)
+        check.missing += sum(1 for m in mine if events.get(m.mid) not in answered)
+    return check
+
+
+async def safestep_run(
+    app_url: str, messages: list[Message], concurrency: int, fake: FakePlatforms, db: Database
+) -> tuple[list[Sent], float, int]:
+    """Row 3: acks, seconds from the first POST to the last reply received, reply count."""
+    users = {m.user for m in messages}
+    fake.clear()
+    started = time.monotonic()
+    results, _ = await drive(messages, concurrency, lambda c, m: webhook_turn(c, app_url, m))
+    seen: list[int] = []
+    await asyncio.to_thread(
+        wait_until, lambda: drained(db, users, fake, seen), timeout=900, interval=0.5
+    )
+    times = [r.at for r in fake.messenger() if r.body["recipient"]["id"] in users]
+    return results, (max(times) if times else time.monotonic()) - started, len(times)
+
+
+def warm_safestep(app_url: str, fake: FakePlatforms, db: Database, n: int = 5) -> None:
+    """A few turns from other people first: the app's first turns load flows and connect."""
+    warm = [Message(f"warm-{i}", "en", "hello", f"m.warm.{os.getpid()}.{i}") for i in range(n)]
+    asyncio.run(drive(warm, n, lambda c, m: webhook_turn(c, app_url, m)))
+    wait_until(lambda: all(fake.messenger(m.user) for m in warm), timeout=120, interval=0.2)
+
+
+# ---- one backend --------------------------------------------------------------------------
+
+
+def run_backend(
+    backend: str, args: argparse.Namespace, nlu_url: str, plain_url: str
+) -> BackendResult:
+    """The three rows for one backend, the Rasa rows measured next to it in time."""
+    messages = plan(args.messages, args.users or args.messages, f"{backend}{os.getpid()}")
+    result = BackendResult(backend)
+    texts = [messages[i % len(messages)].text for i in range(max(len(messages), PARSE_AT_LEAST))]
+    for concurrency in PARSE_CONCURRENCIES:
+        result.parse_turns_s[concurrency] = asyncio.run(parse_rate(nlu_url, texts, concurrency))
+    result.plain_turns_s, result.plain_unanswered = asyncio.run(
+        plain_rate(plain_url, messages, args.concurrency)
+    )
+    safestep_row(result, messages, args, nlu_url)
+    return result
+
+
+def safestep_row(
+    result: BackendResult, messages: list[Message], args: argparse.Namespace, nlu_url: str
+) -> None:
+    """Row 3 on a new database of `result.backend`, dropped afterwards."""
+    url = database_url(result.backend == "postgres", schema=f"bench_throughput_{os.getpid()}")
+    fake = FakePlatforms()
+    try:
+        with serve(fake.app()) as fake_url:
+            env = {**app_env(url, fake_url), "RASA_URL": nlu_url, "RASA_TOKEN": ""}
+            prepare_database(url, env, messages)
+            db = Database(url)
+            try:
+                with app_process(env, shlex.split(args.app_command)) as app_url:
+                    warm_safestep(app_url, fake, db)
+                    sent, seconds, replies = asyncio.run(
+                        safestep_run(app_url, messages, args.concurrency, fake, db)
+                    )
+                result.check = check_replies(db, messages, fake)
+            finally:
+                db.dispose()
+    finally:
+        drop_database(url)
+    latencies = [s.seconds for s in sent]
+    result.check.not_acknowledged = sum(1 for s in sent if s.status != 200)
+    result.safestep_turns_s = len(messages) / seconds
+    result.replies, result.replies_s = replies, replies / seconds
+    result.ack_p50_ms = percentile(latencies, 50) * 1000
+    result.ack_p99_ms = percentile(latencies, 99) * 1000
+    result.ack_max_ms = max(latencies) * 1000
+
+
+# ---- output -------------------------------------------------------------------------------
+
+
+def table(results: list[BackendResult], args: argparse.Namespace) -> str:
+    names = [r.backend for r in results]
+    head = f"| {'turns/s':<70} | " + " | ".join(f"{n:>10}" for n in names) + " |"
+    lines = [
+        f"{args.messages} messages from {args.users or args.messages} users at concurrency "
+        f"{args.concurrency}; load average before: {args.load_before}",
+        "",
+        head,
+        "|" + "-" * 72 + "|" + "|".join("-" * 12 for _ in names) + "|",
+    ]
+
+    def row(label: str, cell: Callable[[BackendResult], str]) -> None:
+        lines.append(f"| {label:<70} | " + " | ".join(f"{cell(r):>10}" for r in results) + " |")
+
+    def best(r: BackendResult) -> str:
+        concurrency, rate = max(r.parse_turns_s.items(), key=lambda kv: kv[1])
+        return f"{rate:.1f} (c{concurrency})"
+
+    row("Rasa /model/parse alone on the same texts (best of concurrency 1/4/8)", best)
+    row(
+        "a plain Rasa assistant (same NLU, RulePolicy, REST channel)",
+        lambda r: f"{r.plain_turns_s:.1f}",
+    )
+    row(
+        "SafeStep end to end (webhook -> NLU -> flow -> reply at fake Graph)",
+        lambda r: f"{r.safestep_turns_s:.1f}",
+    )
+    row(
+        "  SafeStep / parse alone",
+        lambda r: f"{r.safestep_turns_s / max(r.parse_turns_s.values()):.2f}x",
+    )
+    row("  SafeStep / plain assistant", lambda r: f"{r.safestep_turns_s / r.plain_turns_s:.2f}x")
+    row("webhook ack p50 / p99 (ms)", lambda r: f"{r.ack_p50_ms:.0f} / {r.ack_p99_ms:.0f}")
+    row("replies per second (replies)", lambda r: f"{r.replies_s:.1f} ({r.replies})")
+    row(
+        "missing / duplicate / out of order / not acked",
+        lambda r: (
+            f"{r.check.missing}/{r.check.duplicate}/{r.check.out_of_order}/{r.check.not_acknowledged}"
+        ),
+    )
+    lines.append("")
+    for r in results:
+        rates = ", ".join(f"c{c} {v:.1f}" for c, v in r.parse_turns_s.items())
+        lines.append(f"{r.backend}: parse {rates}; plain unanswered {r.plain_unanswered}")
+    lines.append(f"load average after: {args.load_after}")
+    return "\n".join(lines)
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=300)
+    parser.add_argument("--users", type=int, default=0, help="default: one per message")
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--app-command", default="serve", help="safestep subcommand for row 3")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args()
+    # Stopped from outside, still stop the Rasa servers (their own process groups).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    nlu = nlu_env.start_server(nlu_env.free_port(), token="", model=nlu_env.ensure_model())
+    try:
+        plain = plain_assistant.start_server(nlu_env.free_port())
+        try:
+            args.load_before = load_average()
+            results = [run_backend(b, args, nlu.url, plain.url) for b in backends]
+            args.load_after = load_average()
+        finally:
+            plain.stop()
+    finally:
+        nlu.stop()
+    if args.json:
+        print(json.dumps({"args": vars(args), "results": [asdict(r) for r in results]}, indent=2))
+    else:
+        print(table(results, args))
+    sys.exit(0 if all(r.check.ok for r in results) else 1)
+
+
+if __name__ == "__main__":
+    main()

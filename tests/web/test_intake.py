@@ -1,0 +1,58 @@
+"""Webhook events stored with group commit: each request its own answer, one bad one alone."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.db.models import InboundEvent
+from bot.db.session import Database
+from bot.messages import Inbound
+from bot.web.intake import Intake
+
+
+def _text(external_id: str, text: object = "hello") -> Inbound:
+    return Inbound(
+        channel="messenger",
+        external_id=external_id,
+        kind="text",
+        sender=f"user-{external_id}",
+        text=text,  # type: ignore[arg-type]
+    )
+
+
+async def test_requests_that_meet_share_a_transaction_and_each_gets_its_count(
+    db: Database,
+) -> None:
+    intake = Intake(db)
+    commits: list[int] = []
+    event.listen(db.engine, "commit", lambda _conn: commits.append(1))
+    requests = [[_text(f"e{i}"), _text(f"e{i}")] for i in range(10)]  # each twice: one new
+    requests.append([_text("e0")])  # a redelivery of a stored event
+    counts = await asyncio.gather(*(intake.store(r) for r in requests))
+    assert counts[:10] == [1] * 10
+    with db.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(InboundEvent)) == 10
+    assert 1 <= len(commits) < len(requests)
+
+
+async def test_an_event_the_database_refuses_fails_only_its_own_request(db: Database) -> None:
+    intake = Intake(db)
+    good = [[_text(f"good-{i}")] for i in range(4)]
+    bad = [_text("bad", text=object())]  # not storable as JSON
+    outcomes = await asyncio.gather(
+        *(intake.store(r) for r in [*good[:2], bad, *good[2:]]), return_exceptions=True
+    )
+    assert outcomes[:2] == [1, 1] and outcomes[3:] == [1, 1]
+    assert isinstance(outcomes[2], TypeError | SQLAlchemyError)
+    with db.sessions() as session:
+        stored = set(session.scalars(select(InboundEvent.external_id)))
+    assert stored == {f"good-{i}" for i in range(4)}
+
+
+def test_nothing_is_stored_when_the_only_request_fails(db: Database) -> None:
+    with pytest.raises((TypeError, SQLAlchemyError)):
+        asyncio.run(Intake(db).store([_text("lone-bad", text=object())]))
