@@ -24,8 +24,22 @@ $SAFESTEP_NLU_HOME) and warmed up; SafeStep gets a few warm-up turns from other 
     .venv/bin/python scripts/bench_throughput.py --backend both [--messages 300|1000]
         [--users N] [--concurrency 20] [--json]
 
-Baseline (main at 5a84822, 2 cores shared with another benchmark; see the closing note of
-issue 13 for the figures and the load average at the time): filled in by the first run.
+Baseline: the pipeline of main at 5a84822 (this script's first commits change nothing in it),
+`.venv/bin/python scripts/bench_throughput.py --backend both [--messages 1000]`, on the 2 cores
+shared with other sessions' Rasa training, test suites and benchmarks (load average 4-7 during
+the runs, so every figure is low and noisy; compare runs made back to back):
+
+| turns/s (c = concurrency)          | 300 sqlite | 300 pg     | 1000 sqlite | 1000 pg  |
+|------------------------------------|------------|------------|-------------|----------|
+| `/model/parse` alone, best c1/4/8  | 108-114    | 89-118     | 119         | 102      |
+| plain Rasa assistant, REST, c20    | 81-90      | 43-52      | 93          | 78       |
+| SafeStep end to end, c20           | 26-27      | 18-23      | 32          | 22       |
+| SafeStep / parse alone             | 0.23-0.25x | 0.20x      | 0.27x       | 0.21x    |
+| SafeStep / plain assistant         | 0.30-0.32x | 0.34-0.54x | 0.35x       | 0.28x    |
+| webhook ack p50 (ms)               | 36-129     | 93-148     | 47          | 107      |
+| webhook ack p99 (ms)               | 617-751    | 332-539    | 727         | 429      |
+| replies/s                          | 27-29      | 19-25      | 33          | 23       |
+| missing / duplicate / out of order | 0 / 0 / 0  | 0 / 0 / 0  | 0 / 0 / 0   | 0 / 0 / 0 |
 """
 
 from __future__ import annotations
