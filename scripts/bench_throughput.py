@@ -70,7 +70,7 @@ from bot.db.session import Database
 from bot.services.seed import seed_if_empty
 from bot.understanding import nlu_env, plain_assistant
 from bot.understanding.evaluation import load_examples
-from tests.fixtures.bot import messenger_body, messenger_text, sign_messenger
+from tests.fixtures.bot import messenger_body, messenger_text, settled, sign_messenger
 from tests.fixtures.fake_platforms import FakePlatforms
 from tests.fixtures.servers import serve, wait_until
 
@@ -264,21 +264,12 @@ async def webhook_turn(client: httpx.AsyncClient, url: str, message: Message) ->
 
 
 def drained(db: Database, users: set[str], fake: FakePlatforms, seen: list[int]) -> bool:
-    """Nothing left to do: every event handled, every reply out, and the fake's count stable
-    over two polls (a reply in flight is counted before we stop)."""
-    with db.sessions() as session:
-        busy = session.scalar(
-            select(func.count()).select_from(InboundEvent).where(InboundEvent.status != "done")
-        )
-        unsent = session.scalar(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(OutboxMessage.status.in_(("pending", "working")))
-        )
+    """The pipeline settled and the fake's count of replies stable over two polls (a reply in
+    flight is counted before we stop)."""
     count = sum(1 for r in fake.messenger() if r.body["recipient"]["id"] in users)
     stable = bool(seen) and seen[-1] == count
     seen.append(count)
-    return busy == 0 and unsent == 0 and stable
+    return stable and settled(db)
 
 
 def check_replies(db: Database, messages: list[Message], fake: FakePlatforms) -> Check:
