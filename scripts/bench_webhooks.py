@@ -34,7 +34,13 @@ from sqlalchemy import func, select
 from bot.db.migrate import upgrade
 from bot.db.models import InboundEvent, OutboxMessage, User
 from bot.db.session import Database
-from tests.fixtures.bot import APP_SECRET, messenger_body, messenger_text, sign_messenger
+from tests.fixtures.bot import (
+    APP_SECRET,
+    messenger_body,
+    messenger_text,
+    settled,
+    sign_messenger,
+)
 from tests.fixtures.fake_platforms import FakePlatforms
 from tests.fixtures.servers import free_port, serve, wait_until
 
@@ -153,21 +159,7 @@ def main() -> None:
             acked = time.perf_counter() - started
             db = Database(url)
 
-            def drained() -> bool:
-                with db.sessions() as s:
-                    busy = s.scalar(
-                        select(func.count())
-                        .select_from(InboundEvent)
-                        .where(InboundEvent.status != "done")
-                    )
-                    unsent = s.scalar(
-                        select(func.count())
-                        .select_from(OutboxMessage)
-                        .where(OutboxMessage.status != "sent")
-                    )
-                return busy == 0 and unsent == 0
-
-            wait_until(drained, timeout=600, interval=0.5)
+            wait_until(lambda: settled(db), timeout=600, interval=0.5)
             total = time.perf_counter() - started
             with db.sessions() as s:
                 per_event = dict(

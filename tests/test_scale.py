@@ -19,7 +19,13 @@ from sqlalchemy import func, select
 
 from bot.db.models import InboundEvent, OutboxMessage, User
 from bot.db.session import Database
-from tests.fixtures.bot import APP_SECRET, messenger_body, messenger_text, sign_messenger
+from tests.fixtures.bot import (
+    APP_SECRET,
+    messenger_body,
+    messenger_text,
+    settled,
+    sign_messenger,
+)
 from tests.fixtures.database import _fresh_postgres
 from tests.fixtures.fake_platforms import FakePlatforms
 from tests.fixtures.servers import free_port, wait_until
@@ -115,19 +121,7 @@ def test_two_webs_two_workers_one_killed_every_message_answered_once_in_order(
             if round_number == 1:
                 os.killpg(workers[0].pid, signal.SIGKILL)  # mid-run, work in hand
 
-    def settled() -> bool:
-        with db.sessions() as session:
-            busy = session.scalar(
-                select(func.count()).select_from(InboundEvent).where(InboundEvent.status != "done")
-            )
-            unsent = session.scalar(
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(OutboxMessage.status != "sent")
-            )
-        return busy == 0 and unsent == 0
-
-    wait_until(settled, timeout=90, interval=0.5)
+    wait_until(lambda: settled(db), timeout=90, interval=0.5)
     with db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(InboundEvent)) == len(users) * len(
             texts
