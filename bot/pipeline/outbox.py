@@ -325,22 +325,23 @@ class Sender:
                 expired,
             )
 
+    def _channel_for(self, loaded: _Loaded) -> Channel | str:
+        """The channel to send on, or why the message can never go out."""
+        if loaded.unreachable:
+            return "user unreachable"
+        if loaded.expired:
+            return "the reply window closed"
+        return self.channels.get(loaded.channel) or f"channel {loaded.channel} is disabled"
+
     async def _prepare(self, claim: Claim) -> tuple[Channel, _Loaded] | None:
         """Load the message and renew the lease; None when there is nothing to send."""
         loaded = await self.db.run(self.load, claim)
         if loaded is None:
             log.warning("outbox message %s: claim lost before sending", claim.id)
             return None
-        channel = self.channels.get(loaded.channel)
-        if loaded.unreachable or channel is None or loaded.expired:
-            reason = (
-                "user unreachable"
-                if loaded.unreachable
-                else "the reply window closed"
-                if loaded.expired
-                else f"channel {loaded.channel} is disabled"
-            )
-            await self._record_failure(claim, SendError(reason, retryable=False))
+        channel = self._channel_for(loaded)
+        if isinstance(channel, str):  # why it can never go out
+            await self._record_failure(claim, SendError(channel, retryable=False))
             return None
         await self.rate.wait(loaded.channel)
         # The last point of no return: only the worker that still holds the row sends it, and
@@ -380,16 +381,9 @@ class Sender:
         or the claim lost), so a later message of the user may be affected.
         """
         claim, loaded = claimed.claim, claimed.loaded
-        channel = self.channels.get(loaded.channel)
-        if loaded.unreachable or channel is None or loaded.expired:
-            reason = (
-                "user unreachable"
-                if loaded.unreachable
-                else "the reply window closed"
-                if loaded.expired
-                else f"channel {loaded.channel} is disabled"
-            )
-            await self._record_failure(claim, SendError(reason, retryable=False))
+        channel = self._channel_for(loaded)
+        if isinstance(channel, str):  # why it can never go out
+            await self._record_failure(claim, SendError(channel, retryable=False))
             return False
         await self.rate.wait(loaded.channel)
         if claimed.lease_half_gone():
