@@ -135,6 +135,8 @@ def test_questions_negations_and_other_peoples_topics_do_not_fire(text: str) -> 
         ("ညီမလေး ၁၄ နှစ် စက်ရုံမှာ လုပ်နေရတယ်", Indicator.MINOR),
         ("ប្អូនប្រុស១៦ឆ្នាំ ធ្វើការលើទូក", Indicator.MINOR),
         ("বোনটা ১৫ বছরের বাসার কাজ করে", Indicator.MINOR),
+        ("beton 4 mash dey nai kafil bole desh e jaite dibe na", Indicator.RESTRICTION_OF_MOVEMENT),
+        ("কফিল বলে দেশে যাইতে দিবে না", Indicator.RESTRICTION_OF_MOVEMENT),
         ("មេការធាក់ខ្ញុំ ហើយទះកំផ្លៀង", Indicator.VIOLENCE),
         # A question does not hide danger told of oneself.
         ("they beat me what is the police number", Indicator.VIOLENCE),
