@@ -1,7 +1,12 @@
 """Two web and two worker processes on one PostgreSQL database, one worker killed mid-run.
 
 Real `safestep serve --no-workers` and `safestep worker` subprocesses; the fake Graph API runs
-in this process. Every message gets exactly one answer, in order per user.
+in this process. Every message gets exactly one stored answer, delivered in order per user.
+
+Delivery is at least once: a worker killed after the platform accepted a reply but before its
+commit recorded it cannot know, and neither Messenger nor Viber takes an idempotency key, so
+the reply goes out again once its lease ends. Losing it instead would leave a person without
+an answer. The test allows exactly that repeat and nothing else.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -104,6 +110,7 @@ def test_two_webs_two_workers_one_killed_every_message_answered_once_in_order(
     webs, workers, db, fake = cluster
     users = [f"scale-{i}" for i in range(8)]
     texts = ["hello", "menu", "hotline", "fees"]
+    killed_at = 0.0
     with httpx.Client(timeout=30) as client:
         for round_number, text in enumerate(texts):
             for n, user in enumerate(users):
@@ -120,6 +127,7 @@ def test_two_webs_two_workers_one_killed_every_message_answered_once_in_order(
                 assert answer.status_code == 200
             if round_number == 1:
                 os.killpg(workers[0].pid, signal.SIGKILL)  # mid-run, work in hand
+                killed_at = time.monotonic()
 
     wait_until(lambda: settled(db), timeout=90, interval=0.5)
     with db.sessions() as session:
@@ -137,6 +145,16 @@ def test_two_webs_two_workers_one_killed_every_message_answered_once_in_order(
         inbound_ids = [row.inbound_id for row in mine]
         assert len(set(inbound_ids)) == len(texts)
         assert inbound_ids == sorted(inbound_ids)
-        received = [r.answer_id for r in fake.messenger(user)]
-        # Exactly once: the platform got each stored reply one time, in the stored order.
-        assert received == [row.external_id for row in mine]
+        stored = [row.external_id for row in mine]
+        received = fake.messenger(user)
+        repeats = [r for r in received if r.answer_id not in stored]
+        assert len(repeats) <= 1  # a user's replies go out one at a time
+        for repeat in repeats:
+            # Only a reply in flight when the worker died goes out twice: the same message,
+            # its recorded copy right after it.
+            assert repeat.at < killed_at + 1.0
+            later = received[received.index(repeat) + 1 :]
+            assert later and later[0].answer_id in stored
+            assert later[0].body["message"] == repeat.body["message"]
+        # The platform got each stored reply one time, in the stored order.
+        assert [r.answer_id for r in received if r not in repeats] == stored
