@@ -25,7 +25,7 @@ unless one of the rule's `unless` words is there ("should I keep a *copy* of my 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -77,6 +77,37 @@ def _words(phrase: str) -> str:
 
 
 @dataclass(frozen=True)
+class _Phrase:
+    """A phrase of the data, prepared at load for the way its script is matched."""
+
+    text: str  # as written: the trigger an alarm reports
+    words: str  # lower-cased words, one space apart
+    latin: bool
+    compact: str  # Burmese, Khmer, Bengali: the words with no spaces
+    word_start: bool  # Bengali: only at the start of a word
+    fuzzy: bool  # long enough, and no negation or number a typo could flip
+
+    @classmethod
+    def of(cls, phrase: str) -> _Phrase:
+        words = _words(phrase)
+        compact = words.replace(" ", "")
+        return cls(
+            text=phrase,
+            words=words,
+            latin=bool(_LATIN.match(words)),
+            compact=compact,
+            word_start=bool(_BENGALI.search(compact)),
+            fuzzy=len(words) >= FUZZY_MIN_LENGTH
+            and not _POLARITY_WORDS.intersection(words.split())
+            and not any(c.isdigit() for c in words),
+        )
+
+
+def _phrases(strings: Iterable[object]) -> tuple[_Phrase, ...]:
+    return tuple(_Phrase.of(str(s)) for s in strings)
+
+
+@dataclass(frozen=True)
 class _Negations:
     """Words that cancel a phrase right before it (not, မ, មិន) or right after it (না)."""
 
@@ -105,13 +136,17 @@ def _occurrences(needle: str, haystack: str) -> Iterator[int]:
 
 
 def _matches(
-    phrase: str, text: _Text, *, prefix: bool, fuzzy: bool, negations: _Negations = _Negations()
+    phrase: _Phrase,
+    text: _Text,
+    *,
+    prefix: bool,
+    fuzzy: bool,
+    negations: _Negations = _Negations(),
 ) -> bool:
     """Whether `phrase` occurs in `text`, at least once not negated."""
-    norm = _words(phrase)
-    if _LATIN.match(norm):
-        needle = f" {norm}" if prefix else f" {norm} "
-        for start in _occurrences(needle, text.latin):
+    if phrase.latin:
+        needle = f" {phrase.words}" if prefix else f" {phrase.words} "
+        for start in _occurrences(needle, text.latin) if phrase.words in text.latin else ():
             end = start + len(needle)
             if not negations.cancel(text, start, end - (not prefix), latin=True):
                 return True
@@ -119,16 +154,13 @@ def _matches(
         # phrase ("help" against "help me now") must not count as containing it.
         return (
             fuzzy
-            and len(norm) >= FUZZY_MIN_LENGTH
-            and not _POLARITY_WORDS.intersection(norm.split())
-            and not any(c.isdigit() for c in norm)
-            and len(text.latin.strip()) >= len(norm)
-            and fuzz.partial_ratio(norm, text.latin) >= FUZZY_MIN_SCORE
+            and phrase.fuzzy
+            and len(text.latin.strip()) >= len(phrase.words)
+            and fuzz.partial_ratio(phrase.words, text.latin) >= FUZZY_MIN_SCORE
         )
-    needle = norm.replace(" ", "")
-    word_start = bool(_BENGALI.search(needle))
-    return any(
-        (not word_start or start in text.word_starts)
+    needle = phrase.compact
+    return needle in text.compact and any(
+        (not phrase.word_start or start in text.word_starts)
         and not negations.cancel(text, start, start + len(needle), latin=False)
         for start in _occurrences(needle, text.compact)
     )
@@ -136,11 +168,11 @@ def _matches(
 
 @dataclass(frozen=True)
 class Rule:
-    groups: tuple[tuple[str, ...], ...]
-    unless: tuple[str, ...] = ()
+    groups: tuple[tuple[_Phrase, ...], ...]
+    unless: tuple[_Phrase, ...] = ()
 
     def fires(self, text: _Text, negations: _Negations = _Negations()) -> bool:
-        def present(alt: str) -> bool:
+        def present(alt: _Phrase) -> bool:
             return _matches(alt, text, prefix=True, fuzzy=False, negations=negations)
 
         return all(any(present(a) for a in group) for group in self.groups) and not any(
@@ -148,7 +180,7 @@ class Rule:
         )
 
     def __str__(self) -> str:
-        return " + ".join(group[0] for group in self.groups)
+        return " + ".join(group[0].text for group in self.groups)
 
 
 @dataclass(frozen=True)
@@ -157,7 +189,7 @@ class Signal:
     they mean (`concern` for a sign without danger now, such as documents kept)."""
 
     indicator: Indicator | None
-    phrases: tuple[str, ...] = ()
+    phrases: tuple[_Phrase, ...] = ()
     all_of: tuple[Rule, ...] = ()
     first_person: bool = False
     risk: Risk = Risk.URGENT
@@ -168,8 +200,8 @@ class Lexicon:
     """One language's signals, with the words that make a phrase not count."""
 
     signals: tuple[Signal, ...]
-    informational: tuple[str, ...] = ()
-    first_person: tuple[str, ...] = ()
+    informational: tuple[_Phrase, ...] = ()
+    first_person: tuple[_Phrase, ...] = ()
     negations: _Negations = _Negations()
 
     @classmethod
@@ -177,14 +209,17 @@ class Lexicon:
         def strings(key: str, source: dict | None = None) -> tuple[str, ...]:
             return tuple(str(s) for s in (source if source is not None else data).get(key, []))
 
+        def phrases(key: str, source: dict | None = None) -> tuple[_Phrase, ...]:
+            return _phrases(strings(key, source))
+
         signals = tuple(
             Signal(
                 indicator=Indicator(raw["indicator"]) if raw.get("indicator") else None,
-                phrases=strings("phrases", raw),
+                phrases=phrases("phrases", raw),
                 all_of=tuple(
                     Rule(
-                        groups=tuple(tuple(str(a) for a in group) for group in rule["groups"]),
-                        unless=strings("unless", rule),
+                        groups=tuple(_phrases(group) for group in rule["groups"]),
+                        unless=phrases("unless", rule),
                     )
                     for rule in raw.get("all_of", [])
                 ),
@@ -195,8 +230,8 @@ class Lexicon:
         )
         return cls(
             signals,
-            informational=strings("informational"),
-            first_person=strings("first_person"),
+            informational=phrases("informational"),
+            first_person=phrases("first_person"),
             negations=_Negations(strings("negations_before"), strings("negations_after")),
         )
 
@@ -221,7 +256,7 @@ class Lexicon:
                 continue
             trigger = next(
                 (
-                    p
+                    p.text
                     for p in signal.phrases
                     if _matches(p, text, prefix=False, fuzzy=True, negations=self.negations)
                 ),
