@@ -62,7 +62,7 @@ class _Turn:
     choices: list[Choice] = field(default_factory=list)
     buttons: list[Button] = field(default_factory=list)
     intent: str | None = None
-    case: Case | None = None
+    case: Case | None = None  # the person's active case (looked up once, or opened this turn)
     transcribed: bool = False
     forgotten: bool = False  # the user's data was deleted this turn: keep nothing more
     untracked: bool = False  # a stop word: no interaction to count
@@ -119,6 +119,8 @@ class Engine:
         return Reply(text="\n\n".join(texts), choices=choices)
 
     def respond(self, session: Session, user: User, turn: Turn) -> Response:
+        # Asked first, before a new conversation row is pending, so no flush writes it early.
+        case = cases.active_case(session, user)
         conversation = self._conversation(session, user, turn)
         language = (
             user.language
@@ -126,7 +128,7 @@ class Engine:
             or language_from_platform(user.platform_language)
             or self.default_language
         )
-        ctx = _Turn(user, conversation, turn, language)
+        ctx = _Turn(user, conversation, turn, language, case=case)
         if turn.kind == "text":
             self._on_text(session, ctx, turn.parse or _unparsed(turn.text or ""))
         elif turn.kind == "payload":
@@ -156,7 +158,7 @@ class Engine:
             return
         distress = _distress(parse)
         self._hear(ctx, parse)
-        case = cases.active_case(session, ctx.user)
+        case = ctx.case
         if case is not None:
             cases.add_indicators(case, parse.indicators)
             self._during_case(session, ctx, case, parse, distress, delete=word == "delete")
@@ -245,7 +247,6 @@ class Engine:
         """Nobody answered an urgent case in time (a scheduled job's nudge, not the person):
         say sorry and what to do meanwhile. Not an interaction to count."""
         ctx.untracked = True
-        ctx.case = cases.active_case(session, ctx.user)
         if ctx.case is not None:
             self._run(session, ctx, self.flows.roles["case_overdue"])
 
@@ -256,7 +257,6 @@ class Engine:
             target, params = self.flows.roles["menu"], {}
         ctx.intent = self.flows.route_for(target)
         self._first_contact(ctx)
-        ctx.case = cases.active_case(session, ctx.user)
         self._transcribe(ctx)
         self._tap(session, ctx, target, params)
 
@@ -470,7 +470,7 @@ class Engine:
 
     def _finish(self, session: Session, ctx: _Turn) -> None:
         # A tap during a case (the urgent numbers) belongs to the case too.
-        case = None if ctx.forgotten else ctx.case or cases.active_case(session, ctx.user)
+        case = None if ctx.forgotten else ctx.case
         if case is not None:
             if ctx.user.country and case.country is None:
                 # Staff see where the person is as soon as they tell us (often after it opened).

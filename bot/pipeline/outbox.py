@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.channels.base import Channel, SendError, SendResult, storable_id
@@ -77,10 +77,13 @@ def enqueue(
     case_id: int | None = None,
     inbound_id: int | None = None,
     notify: bool = True,
+    claim_lease: float | None = None,
 ) -> list[OutboxMessage]:
     """Store replies, each cut to what the channel accepts, for the sender to deliver.
 
     `notify=False`: the caller wakes the outbox loops itself, if there is anything to claim.
+    `claim_lease`: the first row is stored already claimed for that long, for the caller to
+    send after the commit (see `first_in_line` and `claimed_first`).
     """
     now = utcnow()
     rows = [
@@ -99,11 +102,19 @@ def enqueue(
         for reply in replies
         for piece in channel.fit(reply)
     ]
+    first = rows[0] if rows else None
+    if claim_lease is not None and first is not None and not _expired(first, now):
+        first.status, first.claim_token, first.attempts = WORKING, secrets.token_hex(16), 1
+        first.lease_until = now + timedelta(seconds=claim_lease)
     session.add_all(rows)
     session.flush()
     if rows and notify:
         wakeups.notify(session, wakeups.OUTBOX)
     return rows
+
+
+def _expired(row: OutboxMessage, now: datetime) -> bool:
+    return row.expires_at is not None and row.expires_at <= now
 
 
 def _candidates(now: datetime) -> Any:
@@ -176,42 +187,32 @@ def claim_many(db: Database, lease_seconds: float, limit: int) -> list[Claimed]:
         return claimed
 
 
-def claim_first(
-    session: Session, user: User, row: OutboxMessage, lease_seconds: float
-) -> Claimed | None:
-    """Claim a reply just stored in this (uncommitted) transaction, for sending after commit.
+def first_in_line(session: Session, user: User, channel: str) -> bool:
+    """Whether a reply stored now would be next in line to send: the user reachable, nothing
+    of theirs unsent, and the channel's breaker closed (one query).
 
-    Only when it would be next in line anyway: nothing earlier of this user unsent, the user
-    reachable and the channel's breaker closed. Nobody else can see the row before the
-    commit, so setting the claim needs no race check; from the commit on, it is leased like
-    any claimed row, and a worker that dies before sending leaves it to the outbox loop.
+    Then the turn stores it already claimed (`enqueue(claim_lease=…)`) and sends it after its
+    commit, without a claim round. Nobody else can see the row before the commit, so the claim
+    needs no race check; from the commit on it is leased like any claimed row, and a worker
+    that dies before sending leaves it to the outbox loop.
     """
-    now = utcnow()
-    if user.unreachable or (row.expires_at is not None and row.expires_at <= now):
-        return None
-    earlier = session.scalar(
-        select(OutboxMessage.id)
-        .where(
-            OutboxMessage.user_id == user.id,
-            OutboxMessage.id < row.id,
-            OutboxMessage.status.in_((PENDING, WORKING)),
-        )
-        .limit(1)
+    if user.unreachable:
+        return False
+    unsent = exists().where(
+        OutboxMessage.user_id == user.id, OutboxMessage.status.in_((PENDING, WORKING))
     )
-    broken = session.scalar(
-        select(ChannelBreaker.channel).where(
-            ChannelBreaker.channel == row.channel, ChannelBreaker.retry_at > now
-        )
-    )
-    if earlier is not None or broken is not None:
+    broken = exists().where(ChannelBreaker.channel == channel, ChannelBreaker.retry_at > utcnow())
+    return not session.scalar(select(or_(unsent, broken)))
+
+
+def claimed_first(user: User, row: OutboxMessage, lease_seconds: float) -> Claimed | None:
+    """What sending a row stored claimed (`enqueue(claim_lease=…)`) needs; None if it was not."""
+    if row.status != WORKING or row.claim_token is None:
         return None
-    token = secrets.token_hex(16)
-    row.status, row.claim_token, row.attempts = WORKING, token, row.attempts + 1
-    row.lease_until = now + timedelta(seconds=lease_seconds)
     loaded = _Loaded(
         row.channel, user.address, Reply.from_json(unseal(row.payload)), row.tag, False, False
     )
-    return Claimed(Claim(row.id, token), loaded, time.monotonic(), lease_seconds)
+    return Claimed(Claim(row.id, row.claim_token), loaded, time.monotonic(), lease_seconds)
 
 
 def retry_failed(session: Session, since: date | None = None) -> int:

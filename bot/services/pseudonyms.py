@@ -12,10 +12,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from datetime import date, datetime, timedelta
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
@@ -65,14 +69,38 @@ def _version_secret(session: Session, version: str) -> str | None:
     return crypto.decrypt(row.secret_enc) if row.secret_enc is not None else None
 
 
+# The current year's effective key, per database (engine), for a minute: every turn needs it,
+# and reading and decrypting it each time was a round trip and a decryption per turn. Only the
+# version in use is kept; destroying keys clears the entry at once in this process, and a
+# destroyed version is a closed year, which no turn (stamped now) asks for.
+KEY_CACHE_SECONDS = 60.0
+_keys: WeakKeyDictionary[Engine | Connection, tuple[str, str, str, float]] = WeakKeyDictionary()
+_keys_lock = threading.Lock()
+
+
+def _effective_key(session: Session, version: str, master: str) -> str:
+    bind = session.get_bind()
+    now = time.monotonic()
+    with _keys_lock:
+        cached = _keys.get(bind)
+    if cached and cached[:2] == (version, master) and cached[3] > now:
+        return cached[2]
+    secret = _version_secret(session, version)
+    if secret is None:  # only a clock far in the past reaches a destroyed year
+        raise RuntimeError(f"pseudonym key {version} was destroyed")
+    mixed = _mixed(master, secret)
+    with _keys_lock:
+        _keys[bind] = (version, master, mixed, now + KEY_CACHE_SECONDS)
+    return mixed
+
+
 def current_key(session: Session, channel: str, address: str, at: datetime) -> tuple[str, str]:
     """(version, key) for an interaction at `at`."""
     settings = get_settings()
     version = str(reporting_year(at.date(), settings.REPORTING_YEAR_START))
-    secret = _version_secret(session, version)
-    if secret is None:  # only a clock far in the past reaches a destroyed year
-        raise RuntimeError(f"pseudonym key {version} was destroyed")
-    return version, user_key(_mixed(settings.PSEUDONYM_KEY, secret), channel, address)
+    return version, user_key(
+        _effective_key(session, version, settings.PSEUDONYM_KEY), channel, address
+    )
 
 
 def live_keys(session: Session, channel: str, address: str) -> list[str]:
@@ -95,4 +123,7 @@ def destroy_closed_keys(session: Session, today: date, start: str, grace_days: i
         if year_closes(row.version, start) + timedelta(days=grace_days) <= today:
             row.secret_enc, row.destroyed_at = None, utcnow()
             destroyed.append(row.version)
+    if destroyed:
+        with _keys_lock:
+            _keys.pop(session.get_bind(), None)
     return destroyed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -22,7 +23,7 @@ from bot.db.models import (
     User,
 )
 from bot.dialogue.i18n import Translator
-from bot.services import analytics, cases, indicators, privacy
+from bot.services import analytics, cases, indicators, privacy, pseudonyms
 from bot.services.pseudonyms import current_key, live_keys, reporting_year
 from bot.settings import get_settings
 from tests.fixtures.bot import RunningBot, reply_payloads, reply_text
@@ -115,6 +116,30 @@ def test_purge_destroys_closed_years_keys_after_the_grace_period(
         ).one()
         == old_key
     ), "nothing left that could find it"
+
+
+def test_the_years_key_is_read_once_and_forgotten_when_destroyed(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each turn needs the year's key: it is read and decrypted once a minute, not per turn;
+    destroying keys drops the kept one at once, so a destroyed year cannot key anything."""
+    reads: list[str] = []
+    monkeypatch.setattr(pseudonyms, "_version_secret", _counting(pseudonyms._version_secret, reads))
+    first = current_key(session, "messenger", "P4", DEC_2025)
+    assert current_key(session, "messenger", "P5", DEC_2025)[1] != first[1]
+    assert current_key(session, "messenger", "P4", DEC_2025) == first
+    assert reads == ["2025"]
+    privacy.purge(session, get_settings(), datetime(2026, 4, 1, tzinfo=UTC))
+    with pytest.raises(RuntimeError, match="destroyed"):
+        current_key(session, "messenger", "P4", DEC_2025)
+
+
+def _counting(read: Any, reads: list[str]) -> Any:
+    def counted(session: Session, version: str) -> str | None:
+        reads.append(version)
+        return read(session, version)
+
+    return counted
 
 
 def test_purge_applies_retention(session: Session) -> None:
