@@ -28,6 +28,7 @@ import uvicorn
 from bot.app import create_app
 from bot.db.migrate import upgrade
 from bot.db.session import Database
+from bot.pipeline.worker import yield_cpu_to_web
 from bot.services.seed import seed_if_empty
 from bot.settings import Settings
 from bot.understanding import nlu_env
@@ -65,6 +66,8 @@ def serve_role(settings: Settings, role: str, host: str, port: int) -> None:
     from bot.logs import configure
 
     configure()
+    if role == "workers":
+        yield_cpu_to_web(settings.WORKER_NICE)
     app = create_app(settings, run_workers=role == "workers", web=role == "web")
     uvicorn.run(app, host=host, port=port, log_config=None)
 

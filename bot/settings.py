@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     BREAKER_MAX_SECONDS: float = Field(default=600.0, gt=0)
     # Workers: turns in flight per process, and how they recover.
     WORKER_CONCURRENCY: int = Field(default=32, ge=1)
+    # How much lower a worker-only process's CPU priority is (nice), so webhook acks, which
+    # platforms time out and retry, go first when the machine is busy; 0 leaves it equal.
+    WORKER_NICE: int = Field(default=5, ge=0, le=19)
     WORKER_POLL_SECONDS: float = 1.0
     WORKER_BACKOFF_SECONDS: float = Field(default=0.5, gt=0)
     WORKER_MAX_BACKOFF_SECONDS: float = Field(default=30.0, gt=0)

@@ -66,8 +66,10 @@ def worker(
     import uvicorn
 
     from bot.app import create_app
+    from bot.pipeline.worker import yield_cpu_to_web
 
     _logging()
+    yield_cpu_to_web(get_settings().WORKER_NICE)
     app = create_app(run_workers=True, web=False)
     uvicorn.run(app, host=host, port=port, log_config=None)
 

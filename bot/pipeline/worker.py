@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -34,6 +35,16 @@ from bot.pipeline.inbound import Handler, LostClaim
 from bot.pipeline.outbox import Sender
 
 log = logging.getLogger(__name__)
+
+
+def yield_cpu_to_web(nice: int) -> None:
+    """Lower this (worker-only) process's CPU priority by `nice`: a busy machine then serves
+    webhook acknowledgements first, and the turns they queue wait a little instead."""
+    if nice:
+        try:
+            os.nice(nice)
+        except OSError as exc:  # not permitted here: equal priority, as before
+            log.warning("could not lower the workers' CPU priority: %s", exc)
 
 
 class Wakeup:

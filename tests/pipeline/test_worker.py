@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 from datetime import timedelta
 
@@ -193,3 +195,14 @@ def test_a_viber_auth_failure_opens_the_viber_breaker(make_bot: BotFactory) -> N
         with bot.db.sessions() as session:
             statuses = session.scalars(select(OutboxMessage.status)).all()
         assert statuses and set(statuses) == {"pending"}  # kept, not failed
+
+
+def test_a_worker_only_process_yields_the_cpu_to_the_web() -> None:
+    """`safestep worker` (and the workers of `safestep run`) run WORKER_NICE lower, so a busy
+    machine acknowledges webhooks first."""
+    code = (
+        "import os; from bot.pipeline.worker import yield_cpu_to_web; "
+        "before = os.nice(0); yield_cpu_to_web(3); print(os.nice(0) - before)"
+    )
+    lowered = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert lowered.stdout.strip() == "3", lowered.stderr
