@@ -22,13 +22,17 @@ class NluUnavailable(Exception):
 
 
 def _ranking(raw: list[dict[str, Any]]) -> tuple[tuple[str, float], ...]:
-    """Rasa's ranking by contract intent: the best score of each intent's labels."""
-    best: dict[str, float] = {}
+    """Rasa's ranking by contract intent: the sum of each intent's labels' scores.
+
+    `info_fees` and `info_fees+debt_bondage` are both the question about fees: the model's
+    belief that the person asks about fees is their sum, not the larger part.
+    """
+    total: dict[str, float] = {}
     for entry in raw:
         intent, _ = split_label(str(entry.get("name", "")))
         if intent in INTENTS:
-            best[intent] = max(best.get(intent, 0.0), float(entry["confidence"]))
-    return tuple(sorted(best.items(), key=lambda item: -item[1]))
+            total[intent] = total.get(intent, 0.0) + float(entry["confidence"])
+    return tuple(sorted(((i, min(1.0, c)) for i, c in total.items()), key=lambda item: -item[1]))
 
 
 def to_classification(payload: dict[str, Any]) -> Classification:
@@ -44,6 +48,9 @@ def to_classification(payload: dict[str, Any]) -> Classification:
     if name not in INTENTS:
         name, indicators = "out_of_scope", ()
     ranking = _ranking(payload.get("intent_ranking") or [])
+    # The best label decides the intent and its indicators; its intent's confidence is the
+    # sum over that intent's labels (never lower than the label's own).
+    confidence = max(confidence, dict(ranking).get(name, 0.0))
     entities: list[Entity] = []
     seen: set[tuple[str, str]] = set()
     for raw in payload.get("entities") or ():

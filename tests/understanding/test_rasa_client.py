@@ -68,7 +68,7 @@ async def test_client_sends_the_token_and_maps_errors() -> None:
         await client.aclose()
 
 
-def test_labels_carry_indicators_and_the_ranking_is_by_intent() -> None:
+def test_labels_carry_indicators_and_an_intent_scores_the_sum_of_its_labels() -> None:
     result = to_classification(
         {
             "intent": {"name": "info_fees+debt_bondage+wage_withholding", "confidence": 0.8},
@@ -84,7 +84,21 @@ def test_labels_carry_indicators_and_the_ranking_is_by_intent() -> None:
         "info_fees",
         (Indicator.DEBT_BONDAGE, Indicator.WAGE_WITHHOLDING),
     )
-    assert result.ranking == (("info_fees", 0.8), ("urgent_help", 0.06))
+    assert result.ranking == (("info_fees", pytest.approx(0.9)), ("urgent_help", 0.1))
+    # The best label decides the intent and its indicators; how sure the model is that the
+    # person asks about fees is the sum over the fee labels (here above the 0.6 to act on).
+    split = to_classification(
+        {
+            "intent": {"name": "info_fees", "confidence": 0.48},
+            "intent_ranking": [
+                {"name": "info_fees", "confidence": 0.48},
+                {"name": "urgent_help+minor", "confidence": 0.14},
+                {"name": "info_fees+debt_bondage", "confidence": 0.13},
+            ],
+        }
+    )
+    assert (split.intent, split.indicators) == ("info_fees", ())
+    assert split.confidence == pytest.approx(0.61)
     unknown = to_classification({"intent": {"name": "info_fees+made_up", "confidence": 0.5}})
     assert (unknown.intent, unknown.indicators) == ("info_fees", ())
 
