@@ -41,11 +41,21 @@ def shard_of(channel: str, sender: str) -> int:
 
 
 def store(session: Session, events: list[Inbound]) -> int:
-    """Insert events, ignoring ones already stored (Meta and Viber redeliver). Returns new rows.
+    """Insert events, ignoring ones already stored (Meta and Viber redeliver). Returns new rows."""
+    return len(store_new(session, events))
+
+
+STORE_CHUNK = 500  # rows per INSERT: well inside SQLite's bound-parameter limit
+
+
+def store_new(session: Session, events: list[Inbound]) -> set[tuple[str, str]]:
+    """Insert events in as few statements as possible; the (channel, external_id) of those
+    that were new. One wake-up for all of them.
 
     The unique constraint on (channel, external_id) decides, so two racing deliveries of the
-    same event store it once.
+    same event (or one repeated within the list) store it once.
     """
+    now = utcnow()
     rows = [
         {
             "channel": e.channel,
@@ -55,20 +65,19 @@ def store(session: Session, events: list[Inbound]) -> int:
             "payload": e.to_json(),
             "status": PENDING,
             "attempts": 0,
-            "received_at": utcnow(),
+            "received_at": now,
         }
         for e in events
     ]
-    if not rows:
-        return 0
-    stmt = (
-        dialect_insert(session)(InboundEvent)
-        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-        .returning(InboundEvent.id)
-    )
-    connection = session.connection()
-    # Counted by RETURNING: psycopg reports no row count (-1) for an INSERT … ON CONFLICT.
-    stored = sum(len(connection.execute(stmt, row).all()) for row in rows)
+    stored: set[tuple[str, str]] = set()
+    for start in range(0, len(rows), STORE_CHUNK):
+        stmt = (
+            dialect_insert(session)(InboundEvent)
+            .values(rows[start : start + STORE_CHUNK])
+            .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+            .returning(InboundEvent.channel, InboundEvent.external_id)
+        )
+        stored.update((channel, external_id) for channel, external_id in session.execute(stmt))
     if stored:
         wakeups.notify(session, wakeups.INBOUND)
     return stored

@@ -77,12 +77,18 @@ def _settle(done: asyncio.Future[int], count: int = 0, exc: BaseException | None
 
 
 def store_each(db: Database, requests: list[list[Inbound]]) -> list[int]:
-    """One transaction for several requests' events; new rows per request, in order."""
+    """One transaction (and one INSERT) for several requests' events; new rows per request,
+    in order (an event two requests carry counts for the first)."""
     with db.session() as session:
-        counts = []
         for events in requests:
             for event in events:
                 if event.kind == "delivery":
                     inbound.record_delivery(session, event)
-            counts.append(inbound.store(session, [e for e in events if e.kind != "delivery"]))
+        kept = [[e for e in events if e.kind != "delivery"] for events in requests]
+        new = inbound.store_new(session, [e for events in kept for e in events])
+        counts = []
+        for events in kept:
+            mine = {(e.channel, e.external_id) for e in events} & new
+            new -= mine
+            counts.append(len(mine))
         return counts
