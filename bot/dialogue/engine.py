@@ -171,9 +171,7 @@ class Engine:
             ctx.intent = "urgent_help"
             self._enter(session, ctx, self.flows.roles[distress], parse)
             return
-        confident = (
-            parse.confidence >= self.flows.act_confidence and parse.intent in self.flows.routes
-        )
+        confident = parse.intent in self.flows.routes and self._sure(parse)
         if first:
             ordinary = not confident or parse.intent in ("greet", "menu", "choose_language")
             if ordinary and distress is None:
@@ -518,6 +516,17 @@ class Engine:
         if detected in LANGUAGES:
             ctx.user.language = ctx.language = detected
         return True
+
+    def _sure(self, parse: Parse) -> bool:
+        """Sure enough to act on the intent: above `act`, or a clear winner (above `clear` and
+        `lead` times the next intent: a model unsure only between labels of one intent)."""
+        if parse.confidence >= self.flows.act_confidence:
+            return True
+        runner_up = max((p for i, p in parse.ranking if i != parse.intent), default=0.0)
+        return (
+            parse.confidence >= self.flows.clear_confidence
+            and parse.confidence >= self.flows.clear_lead * runner_up
+        )
 
     def _typed_choice(self, step: Step | None, parse: Parse) -> ChoiceSpec | None:
         """A choice answered by typing ("yes", "no") instead of tapping."""

@@ -136,6 +136,8 @@ class FlowSet:
     suggestable: tuple[str, ...] = ()
     words: dict[str, str] = field(default_factory=dict)
     act_confidence: float = 0.6
+    clear_confidence: float = 1.0  # with `clear_lead`: act below `act` on a clear winner
+    clear_lead: float = 1.0
     suggest_confidence: float = 0.2
     countries: tuple[str, ...] = ()
     problems: list[str] = field(default_factory=list)
@@ -207,6 +209,8 @@ def _system(flows: FlowSet, data: dict[str, Any], where: str) -> None:
     confidence = data.get("confidence") or {}
     flows.act_confidence = float(confidence.get("act", flows.act_confidence))
     flows.suggest_confidence = float(confidence.get("suggest", flows.suggest_confidence))
+    flows.clear_confidence = float(confidence.get("clear", flows.clear_confidence))
+    flows.clear_lead = float(confidence.get("lead", flows.clear_lead))
     for role in ROLES:
         if role not in flows.roles:
             flows.problems.append(f"{where}: role {role} is not mapped to a step")

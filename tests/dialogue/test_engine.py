@@ -137,6 +137,17 @@ def test_low_confidence_offers_did_you_mean_then_a_person(known: Chat, t: Transl
     assert _cases(known) == [], "no one was asked for: no case opens by itself"
 
 
+def test_a_clear_winner_below_act_is_acted_on(known: Chat, t: Translator) -> None:
+    """0.56 for fees, twice anything else (the rest split among other labels), is a fees
+    question; the same 0.56 with another intent close behind stays a "did you mean"."""
+    close = (("info_fees", 0.56), ("check_recruiter", 0.3))
+    asked = known.say("agency money", "info_fees", 0.56, ranking=close)
+    assert asked[0].text == t("fallback.did_you_mean", "en")
+    clear = (("info_fees", 0.56), ("urgent_help", 0.18), ("check_recruiter", 0.1))
+    answered = known.say("dalal 5 lakh chay thik ache", "info_fees", 0.56, ranking=clear)
+    assert answered[0].text == t("corridor.fee.country", "en")  # the fee check goes on
+
+
 def test_a_tap_needs_no_nlu(known: Chat, t: Translator) -> None:
     assert known.tap("tips.contract")[0].text == t("tips.contract", "en")
     assert known.tap("no.such.step")[-1].text == t("menu.prompt", "en")
