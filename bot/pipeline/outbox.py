@@ -103,7 +103,7 @@ def enqueue(
         for piece in channel.fit(reply)
     ]
     first = rows[0] if rows else None
-    if claim_lease is not None and first is not None and not _expired(first, now):
+    if claim_lease is not None and first is not None and not _expired(first.expires_at, now):
         first.status, first.claim_token, first.attempts = WORKING, secrets.token_hex(16), 1
         first.lease_until = now + timedelta(seconds=claim_lease)
     session.add_all(rows)
@@ -113,8 +113,9 @@ def enqueue(
     return rows
 
 
-def _expired(row: OutboxMessage, now: datetime) -> bool:
-    return row.expires_at is not None and row.expires_at <= now
+def _expired(expires_at: datetime | None, now: datetime) -> bool:
+    """Past the reply window (Messenger's 24 hours or 7 days, or a retry's extra day)."""
+    return expires_at is not None and expires_at <= now
 
 
 def _candidates(now: datetime) -> Any:
@@ -180,7 +181,7 @@ def claim_many(db: Database, lease_seconds: float, limit: int) -> list[Claimed]:
         claimed = []
         for claim_, (user_id, channel, payload, tag, expires_at) in taken:
             address, unreachable = users.get(user_id, ("", True))
-            expired = expires_at is not None and expires_at <= now
+            expired = _expired(expires_at, now)
             reply = Reply.from_json(unseal(payload))
             loaded = _Loaded(channel, address, reply, tag, unreachable, expired)
             claimed.append(Claimed(claim_, loaded, at, lease_seconds))
@@ -316,7 +317,7 @@ class Sender:
             user = session.get(User, row.user_id) if row else None
             if row is None or user is None or row.claim_token != claim.token:
                 return None
-            expired = row.expires_at is not None and row.expires_at <= utcnow()
+            expired = _expired(row.expires_at, utcnow())
             return _Loaded(
                 row.channel,
                 user.address,
