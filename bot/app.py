@@ -72,8 +72,8 @@ def start_workers(
     channels: dict[str, Channel],
     clock: Clock,
 ) -> None:
-    """The message loops, the daily purge, the unanswered-urgent-case watch and, on
-    PostgreSQL, the cross-process wake-ups."""
+    """The message loops, the daily purge, the unanswered-urgent-case watch and the
+    cross-process wake-ups."""
     workers.start()
     workers.spawn("retention", lambda: retention.daily(db, settings), watched=False)
     workers.spawn(
@@ -83,17 +83,16 @@ def start_workers(
         ),
         watched=False,
     )
-    if db.engine.dialect.name == "postgresql":
-        topics = {wakeups.INBOUND: workers.inbound_wakeup, wakeups.OUTBOX: workers.outbox_wakeup}
-        workers.spawn(
-            "wakeups",
-            lambda: wakeups.listen(
-                db.url,
-                topics,
-                lambda: workers.supervisor.beat("wakeups"),
-                every=settings.WORKER_POLL_SECONDS,
-            ),
-        )
+    topics = {wakeups.INBOUND: workers.inbound_wakeup, wakeups.OUTBOX: workers.outbox_wakeup}
+    workers.spawn(
+        "wakeups",
+        lambda: wakeups.listen(
+            db.url,
+            topics,
+            lambda: workers.supervisor.beat("wakeups"),
+            every=settings.WORKER_POLL_SECONDS,
+        ),
+    )
 
 
 def create_app(

@@ -4,10 +4,11 @@ Migrations, starter data, the NLU server (its environment created and the model 
 when missing or stale), then the bot. When the NLU server cannot be had (no Python 3.10, a
 failed install) the bot still runs and answers from the keyword router, and says so.
 
-The bot runs as two processes, as in production: the web app (webhooks, console) and the
-workers. A webhook then never waits for the workers' CPU or threads, only (on SQLite) for
-the file's one writer. This process watches both, starts again one that dies, and stops them
-(and the NLU server) on SIGTERM or Ctrl-C.
+The bot runs as separate processes, as in production: the web app (webhooks, console) and
+`WORKER_PROCESSES` workers (one by default). A webhook then never waits for the workers' CPU
+or threads, only (on SQLite) for the file's one writer, and a stored event wakes the workers
+at once (`bot.pipeline.wakeups`). This process watches them all, starts again one that dies,
+and stops them (and the NLU server) on SIGTERM or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -66,17 +67,21 @@ def serve_role(settings: Settings, role: str, host: str, port: int) -> None:
     from bot.logs import configure
 
     configure()
-    if role == "workers":
+    workers = role.startswith("workers")
+    if workers:
         yield_cpu_to_web(settings.WORKER_NICE)
-    app = create_app(settings, run_workers=role == "workers", web=role == "web")
+    app = create_app(settings, run_workers=workers, web=not workers)
     uvicorn.run(app, host=host, port=port, log_config=None)
 
 
 class Bot:
-    """The web and worker processes of a local bot."""
+    """The web process and the worker processes (`WORKER_PROCESSES`) of a local bot."""
 
     def __init__(self, settings: Settings, host: str, port: int) -> None:
-        self._roles = {"web": (host, port), "workers": ("127.0.0.1", nlu_env.free_port())}
+        self._roles = {"web": (host, port)} | {
+            f"workers-{n}": ("127.0.0.1", nlu_env.free_port())
+            for n in range(1, settings.WORKER_PROCESSES + 1)
+        }
         self._settings = settings
         self._context = multiprocessing.get_context("spawn")
         self.processes: dict[str, BaseProcess] = {}

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     BREAKER_MAX_SECONDS: float = Field(default=600.0, gt=0)
     # Workers: turns in flight per process, and how they recover.
     WORKER_CONCURRENCY: int = Field(default=32, ge=1)
+    # Worker processes that `safestep run` starts (one GIL each); deployments scale theirs.
+    WORKER_PROCESSES: int = Field(default=1, ge=1, le=32)
     # How much lower a worker-only process's CPU priority is (nice), so webhook acks, which
     # platforms time out and retry, go first when the machine is busy; 0 leaves it equal.
     WORKER_NICE: int = Field(default=5, ge=0, le=19)

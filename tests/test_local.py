@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -13,6 +15,8 @@ from sqlalchemy import func, select
 
 from bot.db.models import Agency, Hotline
 from bot.db.session import Database
+from tests.fixtures.bot import APP_SECRET, messenger_body, messenger_text, sign_messenger
+from tests.fixtures.fake_platforms import FakePlatforms
 from tests.fixtures.servers import free_port, wait_until
 
 
@@ -32,10 +36,31 @@ def _answers(url: str) -> bool:
         return False
 
 
-def test_run_migrates_seeds_starts_nlu_and_stops_it(tmp_path: Path) -> None:
+def _children(parent: int) -> list[int]:
+    """The nice values of the processes `safestep run` started with multiprocessing."""
+    listed = subprocess.run(
+        ["ps", "--ppid", str(parent), "-o", "ni=,args="], capture_output=True, text=True
+    )
+    return [int(line.split()[0]) for line in listed.stdout.splitlines() if "spawn_main" in line]
+
+
+def test_run_migrates_seeds_starts_nlu_and_stops_it(
+    tmp_path: Path, platforms: tuple[FakePlatforms, str]
+) -> None:
+    fake, fake_url = platforms
     port, nlu_port = free_port(), free_port()
     database = f"sqlite:///{tmp_path / 'local.db'}"
-    env = os.environ | {"DATABASE_URL": database, "RASA_URL": f"http://127.0.0.1:{nlu_port}"}
+    env = os.environ | {
+        "DATABASE_URL": database,
+        "RASA_URL": f"http://127.0.0.1:{nlu_port}",
+        "MESSENGER_APP_SECRET": APP_SECRET,
+        "MESSENGER_PAGE_TOKEN": "local-page-token",
+        "MESSENGER_GRAPH_URL": fake_url,
+        # Idle workers would look for work only after a minute: a stored message must wake
+        # them across processes at once, and two worker processes answer it once.
+        "WORKER_POLL_SECONDS": "60",
+        "WORKER_PROCESSES": "2",
+    }
     command = [str(Path(sys.executable).parent / "safestep"), "run", "--port", str(port)]
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
@@ -48,6 +73,16 @@ def test_run_migrates_seeds_starts_nlu_and_stops_it(tmp_path: Path) -> None:
             assert session.scalar(select(func.count(Hotline.id))) > 0
             assert session.scalar(select(func.count(Agency.id)).where(Agency.is_sample)) > 0
         store.dispose()
+        children = _children(process.pid)
+        assert sorted(children) == [0, 5, 5], children  # the web, and two workers niced
+        body = json.dumps(messenger_body(messenger_text("local-user", "hello"))).encode()
+        headers = {"x-hub-signature-256": sign_messenger(body)}
+        posted = httpx.post(f"{url}/webhooks/messenger", content=body, headers=headers)
+        assert posted.status_code == 200
+        wait_until(lambda: fake.messenger("local-user"), timeout=20)
+        time.sleep(1.5)  # a second worker answering too would have done so by now
+        sent = [json.dumps(r.body, sort_keys=True) for r in fake.messenger("local-user")]
+        assert len(sent) == len(set(sent))
     finally:
         process.send_signal(signal.SIGTERM)
         _, errors = process.communicate(timeout=60)

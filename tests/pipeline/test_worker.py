@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
 import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -171,6 +173,54 @@ async def test_a_notify_in_one_process_wakes_the_listeners_of_another(
     finally:
         listener.cancel()
         db.dispose()
+
+
+async def test_a_commit_on_a_sqlite_file_wakes_the_listeners_of_another_process(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'wake.db'}"
+    directory = wakeups.local_directory(url)
+    assert directory is not None and len(str(directory)) < 60  # a socket path's bound is ~100
+    db = Database(url)
+    woken = Wakeup()
+    event = woken.new()
+    # The poll is an hour away: only the wake-up can end the wait.
+    listener = asyncio.create_task(
+        wakeups.listen(url, {wakeups.INBOUND: woken}, lambda: None, every=3600)
+    )
+    try:
+        await asyncio.to_thread(wait_until, lambda: list(directory.iterdir()), 5)
+        with pytest.raises(RuntimeError), db.session() as session:
+            wakeups.notify(session, wakeups.INBOUND)
+            raise RuntimeError("rolled back: nothing was stored")
+        await asyncio.sleep(0.3)
+        assert not event.is_set()
+        notifier = (
+            "import sys\n"
+            "from bot.db.session import Database\n"
+            "from bot.pipeline import wakeups\n"
+            "db = Database(sys.argv[1])\n"
+            "with db.session() as session:\n"
+            "    wakeups.notify(session, wakeups.INBOUND)\n"
+        )
+        subprocess.run([sys.executable, "-c", notifier, url], check=True, timeout=60)
+        await asyncio.wait_for(event.wait(), 5)
+    finally:
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)
+        db.dispose()
+    assert not list(directory.iterdir()), "a listener that stops removes its socket"
+
+
+def test_a_wake_up_to_a_process_that_is_gone_removes_its_socket(tmp_path: Path) -> None:
+    directory = tmp_path / "wake"
+    directory.mkdir()
+    gone = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    gone.bind(str(directory / "4242-dead"))
+    gone.close()  # the process died without cleaning up
+    wakeups.poke(directory, [wakeups.INBOUND, wakeups.OUTBOX])
+    assert not list(directory.iterdir())
+    wakeups.poke(tmp_path / "nobody-listens", [wakeups.INBOUND])  # no directory: no error
 
 
 async def test_the_rate_limit_spaces_sends_per_channel() -> None:
