@@ -105,6 +105,7 @@ class InboundEvent(Base):
     channel: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(32))
+    # The sender's own hash (`inbound.shard_of`): one person's events are handled in order.
     shard: Mapped[int] = mapped_column(Integer, default=0)
     payload: Mapped[dict | None]
     status: Mapped[str] = mapped_column(String(16), default="pending")

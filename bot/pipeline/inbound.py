@@ -31,13 +31,17 @@ from bot.understanding.base import Parse, Understanding
 
 log = logging.getLogger(__name__)
 
-SHARDS = 64
+# Shards were once the hash modulo 64, so five people of three hundred shared one and waited
+# behind each other's turns. A row stored so (by a web process not yet restarted) still holds
+# back its sender's later events: their shard modulo 64 is the old one.
+LEGACY_SHARDS = 64
 _DIALOGUE_KINDS = {"text", "payload", "attachment", "start", "subscribed"}
 
 
 def shard_of(channel: str, sender: str) -> int:
-    """Events of one user share a shard; a shard's events are handled one at a time, in order."""
-    return zlib.crc32(f"{channel}:{sender}".encode()) % SHARDS
+    """The sender's own shard, a 31-bit hash (two people share one about once in two billion
+    pairs, and then only wait on each other): its events are handled one at a time, in order."""
+    return zlib.crc32(f"{channel}:{sender}".encode()) & 0x7FFFFFFF
 
 
 def store(session: Session, events: list[Inbound]) -> int:
@@ -94,28 +98,26 @@ def record_delivery(session: Session, event: Inbound) -> None:
     )
 
 
-def _candidates(shards: list[int] | None) -> Select:
-    """The oldest unfinished event of each shard, unless an earlier one is still in hand.
+def _candidates() -> Select:
+    """The oldest unfinished event of each person, unless an earlier one is still in hand.
 
-    That keeps each user's messages in order even with several processes claiming, and a
-    batch of them holds at most one event per shard (so per user).
+    That keeps each person's messages in order even with several processes claiming, and a
+    batch holds at most one event per person; nobody waits behind anyone else's turn.
     """
     earlier = aliased(InboundEvent)
     blocked = exists().where(
-        earlier.shard == InboundEvent.shard,
+        earlier.shard.in_((InboundEvent.shard, InboundEvent.shard % LEGACY_SHARDS)),
         earlier.id < InboundEvent.id,
         earlier.status.in_((PENDING, WORKING)),
     )
     query = select(InboundEvent.id).where(claimable(InboundEvent, utcnow()), ~blocked)
-    if shards is not None:
-        query = query.where(InboundEvent.shard.in_(shards))
     return query.order_by(InboundEvent.id)
 
 
-def claim(db: Database, shards: list[int], lease_seconds: float) -> Claim | None:
+def claim(db: Database, lease_seconds: float) -> Claim | None:
     """One event (see `_candidates`)."""
     with db.session() as session:
-        return claim_one(session, InboundEvent, _candidates(shards), lease_seconds)
+        return claim_one(session, InboundEvent, _candidates(), lease_seconds)
 
 
 @dataclass(frozen=True)
@@ -126,14 +128,11 @@ class Claimed:
     event: Inbound | None
 
 
-def claim_many(
-    db: Database, shards: list[int] | None, lease_seconds: float, limit: int
-) -> list[Claimed]:
-    """Up to `limit` events (see `_candidates`; None: of every shard) with their payloads,
-    in one transaction."""
+def claim_many(db: Database, lease_seconds: float, limit: int) -> list[Claimed]:
+    """Up to `limit` events (see `_candidates`) with their payloads, in one transaction."""
     with db.session() as session:
         taken = claim_batch(
-            session, InboundEvent, _candidates(shards), lease_seconds, limit, InboundEvent.payload
+            session, InboundEvent, _candidates(), lease_seconds, limit, InboundEvent.payload
         )
     return [
         Claimed(claim_, Inbound.from_json(payload) if payload else None)

@@ -240,7 +240,7 @@ class Workers:
             await asyncio.wait(self._turns, return_when=asyncio.FIRST_COMPLETED)
             return True
         db = self.handler.db
-        claimed = await db.run(inbound.claim_many, db, None, self.lease_seconds, free)
+        claimed = await db.run(inbound.claim_many, db, self.lease_seconds, free)
         for item in claimed:
             task = asyncio.create_task(self._turn(item))
             self._turns.add(task)

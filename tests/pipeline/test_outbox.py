@@ -28,7 +28,7 @@ def _handler(bot: RunningBot) -> Handler:
 
 def _turn(bot: RunningBot, handler: Handler, sender: str, send_lease: float) -> inbound.Turned:
     assert bot.post_messenger(messenger_body(messenger_text(sender, "hello"))).status_code == 200
-    (claimed,) = inbound.claim_many(bot.db, None, 30, limit=1)
+    (claimed,) = inbound.claim_many(bot.db, 30, limit=1)
     assert claimed.event is not None
     return handler.turn(claimed.claim, claimed.event, None, send_lease)
 

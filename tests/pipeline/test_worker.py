@@ -73,9 +73,9 @@ async def test_an_inbound_event_taken_over_is_not_answered_twice(make_bot: BotFa
             build_dialogue(settings),
             build_channels(settings),
         )
-        stalled = inbound.claim(bot.db, list(range(inbound.SHARDS)), 0.2)
+        stalled = inbound.claim(bot.db, 0.2)
         time.sleep(0.4)
-        taken_over = inbound.claim(bot.db, list(range(inbound.SHARDS)), 30)
+        taken_over = inbound.claim(bot.db, 30)
         assert stalled is not None and taken_over is not None
         event = handler.load(taken_over)
         assert isinstance(event, Inbound)
