@@ -6,8 +6,9 @@ import logging
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Select, exists, select, update
+from sqlalchemy import Select, case, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.channels.base import Channel
@@ -259,26 +260,46 @@ class Handler:
 
 
 def _user_for(session: Session, event: Inbound) -> User:
-    user = session.scalars(
-        select(User).where(User.channel == event.channel, User.address == event.sender)
-    ).one_or_none()
-    if user is None:
-        user = User(channel=event.channel, address=event.sender)
-        session.add(user)
-    if event.platform_language:
-        user.platform_language = event.platform_language
-    if event.kind == "unsubscribed":
-        user.opted_out = user.unreachable = True
-    elif event.kind != "start":
-        # Writing again (or resubscribing) is the only way back in after a stop or a block.
-        user.opted_out = user.unreachable = False
-        # When the person wrote, not when a worker got to it: Messenger's 24-hour and 7-day
-        # reply windows count from the message, and a backlog must not stretch them.
-        sent_at = _received_at(event)
-        if user.last_inbound_at is None or sent_at > user.last_inbound_at:
-            user.last_inbound_at = sent_at
+    """The sender, with what this event says of them written in the same statement that
+    reads them (UPDATE … RETURNING); created on their first event."""
+    changes = _user_changes(event)
+    mine = (User.channel == event.channel) & (User.address == event.sender)
+    if changes:
+        found = session.scalars(
+            update(User).where(mine).values(changes).returning(User),
+            execution_options={"synchronize_session": False},
+        ).one_or_none()
+    else:
+        found = session.scalars(select(User).where(mine)).one_or_none()
+    if found is not None:
+        return found
+    user = User(channel=event.channel, address=event.sender)
+    session.add(user)
+    for name, value in _user_changes(event, new=True).items():
+        setattr(user, name, value)
     session.flush()
     return user
+
+
+def _user_changes(event: Inbound, *, new: bool = False) -> dict[str, Any]:
+    """Columns an event sets on its sender (as SQL for a stored user, as values for a new one)."""
+    changes: dict[str, Any] = {}
+    if event.platform_language:
+        changes["platform_language"] = event.platform_language
+    if event.kind == "unsubscribed":
+        changes["opted_out"] = changes["unreachable"] = True
+    elif event.kind != "start":
+        # Writing again (or resubscribing) is the only way back in after a stop or a block.
+        changes["opted_out"] = changes["unreachable"] = False
+        # When the person wrote, not when a worker got to it: Messenger's 24-hour and 7-day
+        # reply windows count from the message, and a backlog (or a message delivered out of
+        # order) must not move them.
+        sent_at = _received_at(event)
+        later = or_(User.last_inbound_at.is_(None), User.last_inbound_at < sent_at)
+        changes["last_inbound_at"] = (
+            sent_at if new else case((later, sent_at), else_=User.last_inbound_at)
+        )
+    return changes
 
 
 def _received_at(event: Inbound) -> datetime:

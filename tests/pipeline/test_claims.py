@@ -27,14 +27,14 @@ def test_a_batch_takes_the_oldest_event_of_each_user_and_the_next_only_once_it_i
     db: Database,
 ) -> None:
     _events(db, ["ann", "bob", "ann", "cat", "bob", "ann"])
-    first = inbound.claim_many(db, None, 30, limit=10)
-    # One event per user (per shard), each its user's oldest, with its payload.
+    first = inbound.claim_many(db, 30, limit=10)
+    # One event per user, each its oldest, with its payload.
     assert [(c.event.sender, c.event.external_id) for c in first if c.event] == [
         ("ann", "m0"),
         ("bob", "m1"),
         ("cat", "m3"),
     ]
-    assert inbound.claim_many(db, None, 30, limit=10) == []  # the rest wait behind them
+    assert inbound.claim_many(db, 30, limit=10) == []  # the rest wait behind them
     with db.session() as session:
         tokens = {r.id: r.claim_token for r in session.scalars(select(InboundEvent))}
     assert all(tokens[c.claim.id] == c.claim.token for c in first)
@@ -42,9 +42,9 @@ def test_a_batch_takes_the_oldest_event_of_each_user_and_the_next_only_once_it_i
         for done in first[:2]:
             row = session.get_one(InboundEvent, done.claim.id)
             row.status = "done"
-    second = inbound.claim_many(db, None, 30, limit=1)
+    second = inbound.claim_many(db, 30, limit=1)
     assert [c.event.external_id for c in second if c.event] == ["m2"]  # the limit holds
-    third = inbound.claim_many(db, None, 30, limit=10)
+    third = inbound.claim_many(db, 30, limit=10)
     assert [c.event.external_id for c in third if c.event] == ["m4"]
 
 

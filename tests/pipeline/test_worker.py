@@ -189,7 +189,9 @@ async def test_a_commit_on_a_sqlite_file_wakes_the_listeners_of_another_process(
         wakeups.listen(url, {wakeups.INBOUND: woken}, lambda: None, every=3600)
     )
     try:
-        await asyncio.to_thread(wait_until, lambda: list(directory.iterdir()), 5)
+        await asyncio.to_thread(
+            wait_until, lambda: directory.exists() and list(directory.iterdir()), 5
+        )
         with pytest.raises(RuntimeError), db.session() as session:
             wakeups.notify(session, wakeups.INBOUND)
             raise RuntimeError("rolled back: nothing was stored")
