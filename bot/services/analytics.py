@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -20,27 +21,31 @@ def record(
     step: str | None,
     resource: str | None,
 ) -> AnalyticsEvent:
-    """Log one handled interaction: no text, no platform id, no link to the users table.
+    """Log one handled interaction: no text, no platform id, no link to the users table;
+    returns the logged event (not attached to the session).
 
     A served resource also bumps its row in the monthly roll-up, and every event keeps the
     indicator's counters (unique users, sex as now stated), in the same transaction.
     """
     now = utcnow()
     version, key = current_key(session, user.channel, user.address, now)
-    event = AnalyticsEvent(
-        user_key=key,
-        key_version=version,
-        channel=user.channel,
-        language=user.language,
-        country=user.country,
-        intent=intent,
-        flow=flow,
-        step=step,
-        resource=resource,
-        month=now.strftime("%Y-%m"),
-        occurred_at=now,
-    )
-    session.add(event)
+    fields = {
+        "user_key": key,
+        "key_version": version,
+        "channel": user.channel,
+        "language": user.language,
+        "country": user.country,
+        "intent": intent,
+        "flow": flow,
+        "step": step,
+        "resource": resource,
+        "month": now.strftime("%Y-%m"),
+        "occurred_at": now,
+    }
+    # Written as a plain INSERT: the log is append-only, nothing in the turn reads it back, and
+    # the session's unit of work costs more than the row.
+    session.execute(insert(AnalyticsEvent).values(fields))
+    event = AnalyticsEvent(**fields)
     if resource is not None:
         _roll_up(session, event)
     indicator_counts.count_event(session, event)
