@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import delete, exists, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.channels.base import Channel, SendError, SendResult, storable_id
@@ -79,38 +79,50 @@ def enqueue(
     notify: bool = True,
     claim_lease: float | None = None,
 ) -> list[OutboxMessage]:
-    """Store replies, each cut to what the channel accepts, for the sender to deliver.
+    """Store replies, each cut to what the channel accepts, for the sender to deliver; the
+    stored rows, not attached to the session.
 
     `notify=False`: the caller wakes the outbox loops itself, if there is anything to claim.
     `claim_lease`: the first row is stored already claimed for that long, for the caller to
     send after the commit (see `first_in_line` and `claimed_first`).
     """
     now = utcnow()
-    rows = [
-        OutboxMessage(
-            user_id=user.id,
-            channel=user.channel,
-            payload=seal(piece.to_json()),
-            tag=tag,
-            case_id=case_id,
-            inbound_id=inbound_id,
-            status=PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            expires_at=channel.reply_deadline(user.last_inbound_at, tag, now),
-        )
+    expires_at = channel.reply_deadline(user.last_inbound_at, tag, now)
+    values: list[dict[str, Any]] = [
+        {
+            "user_id": user.id,
+            "channel": user.channel,
+            "payload": seal(piece.to_json()),
+            "tag": tag,
+            "case_id": case_id,
+            "inbound_id": inbound_id,
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "lease_until": None,
+            "claim_token": None,
+            "expires_at": expires_at,
+            "created_at": now,
+        }
         for reply in replies
         for piece in channel.fit(reply)
     ]
-    first = rows[0] if rows else None
-    if claim_lease is not None and first is not None and not _expired(first.expires_at, now):
-        first.status, first.claim_token, first.attempts = WORKING, secrets.token_hex(16), 1
-        first.lease_until = now + timedelta(seconds=claim_lease)
-    session.add_all(rows)
-    session.flush()
-    if rows and notify:
+    if not values:
+        return []
+    if claim_lease is not None and not _expired(expires_at, now):
+        values[0].update(
+            status=WORKING,
+            claim_token=secrets.token_hex(16),
+            attempts=1,
+            lease_until=now + timedelta(seconds=claim_lease),
+        )
+    # A plain INSERT, not the session's unit of work: the rows are only read back for their ids.
+    ids = session.scalars(
+        insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True), values
+    ).all()
+    if notify:
         wakeups.notify(session, wakeups.OUTBOX)
-    return rows
+    return [OutboxMessage(id=id_, **row) for id_, row in zip(ids, values, strict=True)]
 
 
 def _expired(expires_at: datetime | None, now: datetime) -> bool:
