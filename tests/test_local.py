@@ -39,7 +39,7 @@ def _answers(url: str) -> bool:
 def _children(parent: int) -> list[int]:
     """The nice values of the processes `safestep run` started with multiprocessing."""
     listed = subprocess.run(
-        ["ps", "--ppid", str(parent), "-o", "ni=,args="], capture_output=True, text=True
+        ["ps", "-ww", "--ppid", str(parent), "-o", "ni=,args="], capture_output=True, text=True
     )
     return [int(line.split()[0]) for line in listed.stdout.splitlines() if "spawn_main" in line]
 
