@@ -117,6 +117,9 @@ def create_app(
             settings.DATABASE_URL,
             pool_size=settings.DB_POOL_SIZE,
             max_overflow=settings.DB_MAX_OVERFLOW,
+            # Only a worker process goes without checking connections first: its loops retry,
+            # while the console's pages and webhooks should not fail after a restart.
+            pre_ping=web,
         )
         # Webhooks store through their own small pool and threads, apart from the workers'
         # and the console's, so an acknowledgement never waits for a connection or a thread.

@@ -30,7 +30,9 @@ from sqlalchemy.orm import Session, sessionmaker
 T = TypeVar("T")
 
 
-def make_engine(url: str, pool_size: int = 5, max_overflow: int = 5) -> Engine:
+def make_engine(
+    url: str, pool_size: int = 5, max_overflow: int = 5, *, pre_ping: bool = True
+) -> Engine:
     if url.startswith("sqlite"):
         parsed = make_url(url)
         database = parsed.database
@@ -61,16 +63,25 @@ def make_engine(url: str, pool_size: int = 5, max_overflow: int = 5) -> Engine:
 
         return engine
     return create_engine(
-        url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=10
+        url,
+        pool_pre_ping=pre_ping,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=10,
     )
 
 
 class Database:
     """An engine and its session factory; one per process (or per role: the webhook has its own)."""
 
-    def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 5) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 5, max_overflow: int = 5, pre_ping: bool = True
+    ) -> None:
+        """`pre_ping=False` saves a round trip a transaction where a failure costs only a retry
+        (a worker's loop): a connection that died with the server fails once, and that
+        failure makes the pool reconnect all of them."""
         self.url = url
-        self.engine = make_engine(url, pool_size, max_overflow)
+        self.engine = make_engine(url, pool_size, max_overflow, pre_ping=pre_ping)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # Reentrant: a nested unit of work in the same thread waits in SQLite, as it always did.
         self._writer = threading.RLock() if self.is_sqlite else None

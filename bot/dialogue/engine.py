@@ -119,9 +119,8 @@ class Engine:
         return Reply(text="\n\n".join(texts), choices=choices)
 
     def respond(self, session: Session, user: User, turn: Turn) -> Response:
-        # Asked first, before a new conversation row is pending, so no flush writes it early.
-        case = cases.active_case(session, user)
-        conversation = self._conversation(session, user, turn)
+        stored, case = cases.conversation_and_case(session, user)
+        conversation = self._conversation(session, user, turn, stored)
         language = (
             user.language
             or (turn.parse.lang if turn.parse else None)
@@ -495,8 +494,9 @@ class Engine:
                 resource=resource,
             )
 
-    def _conversation(self, session: Session, user: User, turn: Turn) -> Conversation:
-        conversation = session.get(Conversation, user.id)
+    def _conversation(
+        self, session: Session, user: User, turn: Turn, conversation: Conversation | None
+    ) -> Conversation:
         if conversation is None:
             conversation = Conversation(user_id=user.id, slots={}, path=[], misses=0)
             session.add(conversation)

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
-from bot.db.models import Case, CaseMessage, User
+from bot.db.models import Case, CaseMessage, Conversation, User
 from bot.services.crypto import encrypt
 from bot.vocabulary import Indicator
 
@@ -21,13 +21,30 @@ ACTIVE_STATUSES = ("open", "pending", "snoozed")
 PRIORITIES = ("normal", "urgent")
 
 
-def active_case(session: Session, user: User) -> Case | None:
-    return session.scalars(
-        select(Case)
+def _latest_active(user: User) -> ScalarSelect[int]:
+    return (
+        select(Case.id)
         .where(Case.user_id == user.id, Case.status.in_(ACTIVE_STATUSES))
         .order_by(Case.id.desc())
         .limit(1)
-    ).one_or_none()
+        .scalar_subquery()
+    )
+
+
+def active_case(session: Session, user: User) -> Case | None:
+    return session.scalars(select(Case).where(Case.id == _latest_active(user))).one_or_none()
+
+
+def conversation_and_case(session: Session, user: User) -> tuple[Conversation | None, Case | None]:
+    """The person's conversation and active case, in the one query a turn starts with."""
+    row = session.execute(
+        select(Conversation, Case)
+        .select_from(User)
+        .outerjoin(Conversation, Conversation.user_id == User.id)
+        .outerjoin(Case, Case.id == _latest_active(user))
+        .where(User.id == user.id)
+    ).one()
+    return row[0], row[1]
 
 
 def last_staff_reply(session: Session, case: Case) -> datetime | None:

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import func, make_url, select
 from typer.testing import CliRunner
 
+from bot.app import create_app
 from bot.channels import build_channels
 from bot.cli import app as cli
 from bot.db.models import ChannelBreaker, InboundEvent, OutboxMessage, User
@@ -32,7 +33,7 @@ from tests.fixtures.bot import (
     sign_messenger,
 )
 from tests.fixtures.database import PG_DSN
-from tests.fixtures.servers import wait_until
+from tests.fixtures.servers import serve, wait_until
 
 
 def post_all(bot: RunningBot, users: list[str], text: str = "hello") -> list[str]:
@@ -139,6 +140,28 @@ def test_terminated_postgres_backends_stop_nothing(make_bot: BotFactory) -> None
         acknowledged += post_all(bot, [f"pg-after-{i}" for i in range(5)])
         assert len(acknowledged) >= 6
         answered(bot, acknowledged, timeout=30)
+
+
+@ONLY_POSTGRES
+def test_a_worker_process_heals_after_its_connections_die(make_bot: BotFactory) -> None:
+    """A worker-only process does not check a connection before each transaction (a round
+    trip saved a turn): connections killed under it cost one failed try, not a stop."""
+    from tests.fixtures.database import SCHEMA
+
+    with make_bot(run_workers=False, WORKER_MAX_BACKOFF_SECONDS=1.0) as bot:
+        workers = create_app(bot.settings, web=False)
+        with serve(workers):
+            answered(bot, post_all(bot, ["split-before"]), timeout=30)
+            with psycopg.connect(PG_DSN, autocommit=True) as admin:
+                killed = admin.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = %s AND pid <> pg_backend_pid()",
+                    (SCHEMA,),
+                ).fetchone()
+            assert killed is not None and killed[0] > 0
+            after = post_all(bot, [f"split-after-{i}" for i in range(5)])
+            assert len(after) == 5  # the web process checks its connections: no 503
+            answered(bot, after, timeout=30)
 
 
 def test_a_hanging_user_delays_nobody_else(make_bot: BotFactory) -> None:
