@@ -35,7 +35,7 @@ from bot.messages import Button, Choice, Reply
 from bot.services import analytics, cases
 from bot.services.handover import Team, due_acknowledgement
 from bot.understanding.base import LANGUAGES, Parse
-from bot.understanding.entities import phrase_pattern, with_found_entities
+from bot.understanding.entities import country_finder, phrase_pattern, with_found_entities
 from bot.vocabulary import Indicator, Risk
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,9 @@ class Engine:
         self.flows = flows
         self.t = translator
         self.timeout = timedelta(minutes=timeout_minutes)
+        # Loaded now, not by the first turns after a start: eight threads at once would each
+        # parse the gazetteer while the first people to write wait.
+        country_finder()
         self.default_language = default_language
         self.team = team or Team()
         # A tap's title as the person saw it, for the case transcript (payloads carry none).
