@@ -121,7 +121,14 @@ class Bot:
                 process.join()
 
 
+def _stop_setting_up(signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM while setting up: unwind, so what was started (the NLU server, in its own
+    process group) is stopped on the way out instead of left running."""
+    raise SystemExit(128 + signum)
+
+
 def run_everything(settings: Settings, *, host: str, port: int) -> None:
+    signal.signal(signal.SIGTERM, _stop_setting_up)
     upgrade(settings.DATABASE_URL)
     database = Database(settings.DATABASE_URL)
     with database.session() as session:
@@ -135,12 +142,14 @@ def run_everything(settings: Settings, *, host: str, port: int) -> None:
 
     # Exit through `finally`, so the bot's processes and the NLU server (in its own process
     # group) stop with this one instead of being orphaned.
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    bot = Bot(settings, host, port)
     try:
-        bot.watch(stopping)
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        bot = Bot(settings, host, port)
+        try:
+            bot.watch(stopping)
+        finally:
+            bot.stop()
     finally:
-        bot.stop()
         if nlu_server is not None:
             nlu_server.stop()

@@ -89,3 +89,38 @@ def test_run_migrates_seeds_starts_nlu_and_stops_it(
     assert process.returncode == 0, errors[-2000:]
     assert "NLU server ready" in errors
     assert not _answers(f"http://127.0.0.1:{nlu_port}"), "the NLU server stops with the bot"
+
+
+def test_stopped_while_the_nlu_server_starts_run_leaves_nothing_running(tmp_path: Path) -> None:
+    """SIGTERM before the bot is up (the NLU server loading its model) must not orphan it."""
+    nlu_port = free_port()
+    env = os.environ | {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'early.db'}",
+        "RASA_URL": f"http://127.0.0.1:{nlu_port}",
+    }
+    command = [str(Path(sys.executable).parent / "safestep"), "run", "--port", str(free_port())]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        rasa = wait_until(lambda: _nlu_server(nlu_port), timeout=120, interval=0.1)
+        assert not _answers(f"http://127.0.0.1:{nlu_port}"), "still loading: the window we test"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+    wait_until(lambda: not Path(f"/proc/{rasa}").exists() or _zombie(rasa), timeout=30)
+
+
+def _nlu_server(port: int) -> int | None:
+    """The pid of a `rasa run` on `port`, once there is one."""
+    listed = subprocess.run(["ps", "-ww", "-eo", "pid=,args="], capture_output=True, text=True)
+    for line in listed.stdout.splitlines():
+        pid, _, args = line.strip().partition(" ")
+        if "rasa run" in args and f"-p {port}" in args:
+            return int(pid)
+    return None
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True

@@ -298,4 +298,7 @@ def start_server(
     except NluEnvError as exc:
         server.stop()
         raise NluEnvError(f"{exc}; see {log_path}") from exc
+    except BaseException:  # stopped while waiting (SIGTERM, Ctrl-C): leave no server behind
+        server.stop()
+        raise
     return server
