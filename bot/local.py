@@ -5,10 +5,10 @@ when missing or stale), then the bot. When the NLU server cannot be had (no Pyth
 failed install) the bot still runs and answers from the keyword router, and says so.
 
 The bot runs as separate processes, as in production: the web app (webhooks, console) and
-`WORKER_PROCESSES` workers (one by default). A webhook then never waits for the workers' CPU
-or threads, only (on SQLite) for the file's one writer, and a stored event wakes the workers
-at once (`bot.pipeline.wakeups`). This process watches them all, starts again one that dies,
-and stops them (and the NLU server) on SIGTERM or Ctrl-C.
+`WORKER_PROCESSES` workers (by default one per core on PostgreSQL, one on SQLite). A webhook
+then never waits for the workers' CPU or threads, only (on SQLite) for the file's one writer,
+and a stored event wakes the workers at once (`bot.pipeline.wakeups`). This process watches
+them all, starts again one that dies, and stops them (and the NLU server) on SIGTERM or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class Bot:
     def __init__(self, settings: Settings, host: str, port: int) -> None:
         self._roles = {"web": (host, port)} | {
             f"workers-{n}": ("127.0.0.1", nlu_env.free_port())
-            for n in range(1, settings.WORKER_PROCESSES + 1)
+            for n in range(1, settings.worker_processes() + 1)
         }
         self._settings = settings
         self._context = multiprocessing.get_context("spawn")

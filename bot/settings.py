@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -59,8 +60,10 @@ class Settings(BaseSettings):
     BREAKER_MAX_SECONDS: float = Field(default=600.0, gt=0)
     # Workers: turns in flight per process, and how they recover.
     WORKER_CONCURRENCY: int = Field(default=32, ge=1)
-    # Worker processes that `safestep run` starts (one GIL each); deployments scale theirs.
-    WORKER_PROCESSES: int = Field(default=1, ge=1, le=32)
+    # Worker processes that `safestep run` starts (one GIL each; deployments scale theirs).
+    # 0: one per core (at most 4) on PostgreSQL, one on SQLite, whose one writer they would
+    # only queue for.
+    WORKER_PROCESSES: int = Field(default=0, ge=0, le=32)
     # How much lower a worker-only process's CPU priority is (nice), so webhook acks, which
     # platforms time out and retry, go first when the machine is busy; 0 leaves it equal.
     WORKER_NICE: int = Field(default=5, ge=0, le=19)
@@ -118,6 +121,14 @@ class Settings(BaseSettings):
         if self.SESSION_COOKIE_SECURE is None:
             return self.is_production
         return self.SESSION_COOKIE_SECURE
+
+    def worker_processes(self) -> int:
+        """How many worker processes `safestep run` starts (see WORKER_PROCESSES)."""
+        if self.WORKER_PROCESSES:
+            return self.WORKER_PROCESSES
+        if self.DATABASE_URL.startswith("sqlite"):
+            return 1
+        return max(1, min(os.cpu_count() or 1, 4))
 
     def missing_secrets(self) -> list[str]:
         return [name for name in GENERATED_SECRETS if not getattr(self, name)]

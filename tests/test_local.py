@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from bot.db.models import Agency, Hotline
 from bot.db.session import Database
+from bot.settings import Settings
 from tests.fixtures.bot import APP_SECRET, messenger_body, messenger_text, sign_messenger
 from tests.fixtures.fake_platforms import FakePlatforms
 from tests.fixtures.servers import free_port, wait_until
@@ -124,3 +125,11 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except FileNotFoundError:
         return True
+
+
+def test_run_starts_one_worker_per_core_on_postgresql_and_one_on_sqlite() -> None:
+    pg = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    cores = os.cpu_count() or 1
+    assert Settings(DATABASE_URL=pg).worker_processes() == max(1, min(cores, 4))
+    assert Settings(DATABASE_URL="sqlite:///var/x.db").worker_processes() == 1
+    assert Settings(DATABASE_URL="sqlite:///var/x.db", WORKER_PROCESSES=3).worker_processes() == 3
