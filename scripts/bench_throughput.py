@@ -14,7 +14,10 @@ held-out texts (`nlu/tests/heldout.jsonl`):
    run another), NLU, flow, and the reply received by the fake Graph API in this process;
    turns/s = messages / (first POST -> last reply received).
 
-plus webhook ack p50/p99 during row 3, replies per second, and the check that every message was
+plus webhook ack p50/p99 during row 3 (with --concurrency requests always in flight, a closed
+loop, an ack takes about concurrency / the web's own throughput, so this is a burst test; with
+`--arrivals R` a second set of messages arrives at R a second whatever the acks take, as people's
+messages reach the platforms, and its acks are timed on their own row), replies per second, and the check that every message was
 answered exactly once and in order per user (missing / duplicate / out-of-order counts; the
 exit status is 1 when any is non-zero or a webhook was not acknowledged with 200). Users are
 seeded with a language, so the run measures ordinary turns, not the language choice.
@@ -23,7 +26,7 @@ Both Rasa servers are started once (models trained only when their inputs change
 $SAFESTEP_NLU_HOME) and warmed up; SafeStep gets a few warm-up turns from other users first.
 
     .venv/bin/python scripts/bench_throughput.py --backend both [--messages 300|1000]
-        [--users N] [--concurrency 20] [--json]
+        [--users N] [--concurrency 20] [--arrivals 30] [--app-command run] [--json]
 
 Baseline: the pipeline of main at 5a84822 (this script's first commits change nothing in it),
 `.venv/bin/python scripts/bench_throughput.py --backend both [--messages 1000]`, on the 2 cores
@@ -131,6 +134,8 @@ class BackendResult:
     ack_p50_ms: float = 0.0
     ack_p99_ms: float = 0.0
     ack_max_ms: float = 0.0
+    paced_ack_p50_ms: float = 0.0
+    paced_ack_p99_ms: float = 0.0
     check: Check = field(default_factory=Check)
 
 
@@ -324,16 +329,22 @@ def check_replies(db: Database, messages: list[Message], fake: FakePlatforms) ->
 
 
 async def safestep_run(
-    app_url: str, messages: list[Message], concurrency: int, fake: FakePlatforms, db: Database
+    app_url: str,
+    messages: list[Message],
+    fake: FakePlatforms,
+    db: Database,
+    send: Callable[[str, list[Message], float], tuple[list[Sent], float]],
+    pace: float,
 ) -> tuple[list[Sent], float, int]:
-    """Row 3: acks, seconds from the first POST to the last reply received, reply count."""
+    """Row 3: acks, seconds from the first POST to the last reply received, reply count;
+    `send` (`send_webhooks` at concurrency `pace`, or `send_paced` at `pace` a second)."""
     users = {m.user for m in messages}
     fake.clear()
     # The sender is a process of its own: sharing this one with the fake Graph API, it would
     # time the replies' arrival into the acknowledgements.
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=spawn) as pool:
-        sending = pool.submit(send_webhooks, app_url, messages, concurrency)
+        sending = pool.submit(send, app_url, messages, pace)
         results, started = await asyncio.wrap_future(sending)
     seen: list[int] = []
     await asyncio.to_thread(
@@ -344,13 +355,40 @@ async def safestep_run(
 
 
 def send_webhooks(
-    app_url: str, messages: list[Message], concurrency: int
+    app_url: str, messages: list[Message], concurrency: float
 ) -> tuple[list[Sent], float]:
     """Row 3's load, in the sender's process: the acks, and when (monotonic, the same clock
     in every process) the first request went out."""
     started = time.monotonic()
-    results, _ = asyncio.run(drive(messages, concurrency, lambda c, m: webhook_turn(c, app_url, m)))
+    results, _ = asyncio.run(
+        drive(messages, int(concurrency), lambda c, m: webhook_turn(c, app_url, m))
+    )
     return results, started
+
+
+def send_paced(app_url: str, messages: list[Message], rate: float) -> tuple[list[Sent], float]:
+    """Open loop: message i leaves at i / `rate` seconds, whatever the acks take (as Meta
+    delivers what people write), a person's next message only after their last one's ack."""
+
+    async def paced() -> list[Sent]:
+        results: list[Sent] = []
+        last: dict[str, asyncio.Task[None]] = {}
+        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=None)) as c:
+            start = time.monotonic()
+
+            async def one(i: int, message: Message, before: asyncio.Task[None] | None) -> None:
+                await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
+                if before is not None:
+                    await before
+                results.append(await webhook_turn(c, app_url, message))
+
+            for i, message in enumerate(messages):
+                last[message.user] = asyncio.create_task(one(i, message, last.get(message.user)))
+            await asyncio.gather(*last.values())
+        return results
+
+    started = time.monotonic()
+    return asyncio.run(paced()), started
 
 
 def warm_safestep(app_url: str, fake: FakePlatforms, db: Database, n: int = 5) -> None:
@@ -388,21 +426,33 @@ def safestep_row(
     try:
         with serve(fake.app()) as fake_url:
             env = {**app_env(url, fake_url), "RASA_URL": nlu_url, "RASA_TOKEN": ""}
-            prepare_database(url, env, messages)
+            paced = plan(len(messages), len(messages), f"p{os.getpid()}") if args.arrivals else []
+            prepare_database(url, env, messages + paced)
             db = Database(url)
             try:
                 with app_process(env, shlex.split(args.app_command)) as app_url:
                     warm_safestep(app_url, fake, db)
                     sent, seconds, replies = asyncio.run(
-                        safestep_run(app_url, messages, args.concurrency, fake, db)
+                        safestep_run(app_url, messages, fake, db, send_webhooks, args.concurrency)
                     )
-                result.check = check_replies(db, messages, fake)
+                    result.check = check_replies(db, messages, fake)
+                    if paced:
+                        acks, _, _ = asyncio.run(
+                            safestep_run(app_url, paced, fake, db, send_paced, args.arrivals)
+                        )
+                        again = check_replies(db, paced, fake)
+                        result.check.missing += again.missing
+                        result.check.duplicate += again.duplicate
+                        result.check.out_of_order += again.out_of_order
+                        result.check.not_acknowledged += sum(1 for a in acks if a.status != 200)
+                        result.paced_ack_p50_ms = percentile([a.seconds for a in acks], 50) * 1000
+                        result.paced_ack_p99_ms = percentile([a.seconds for a in acks], 99) * 1000
             finally:
                 db.dispose()
     finally:
         drop_database(url)
     latencies = [s.seconds for s in sent]
-    result.check.not_acknowledged = sum(1 for s in sent if s.status != 200)
+    result.check.not_acknowledged += sum(1 for s in sent if s.status != 200)
     result.safestep_turns_s = len(messages) / seconds
     result.replies, result.replies_s = replies, replies / seconds
     result.ack_p50_ms = percentile(latencies, 50) * 1000
@@ -446,6 +496,11 @@ def table(results: list[BackendResult], args: argparse.Namespace) -> str:
     )
     row("  SafeStep / plain assistant", lambda r: f"{r.safestep_turns_s / r.plain_turns_s:.2f}x")
     row("webhook ack p50 / p99 (ms)", lambda r: f"{r.ack_p50_ms:.0f} / {r.ack_p99_ms:.0f}")
+    if args.arrivals:
+        row(
+            f"  the same, arriving at {args.arrivals:g}/s (open loop, a second set)",
+            lambda r: f"{r.paced_ack_p50_ms:.0f} / {r.paced_ack_p99_ms:.0f}",
+        )
     row("replies per second (replies)", lambda r: f"{r.replies_s:.1f} ({r.replies})")
     row(
         "missing / duplicate / out of order / not acked",
@@ -476,6 +531,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--app-command", default="serve", help="safestep subcommand for row 3")
+    parser.add_argument(
+        "--arrivals",
+        type=float,
+        default=0.0,
+        help="also send a second set at this many messages a second (open loop) and time acks",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
     # Stopped from outside, still stop the Rasa servers (their own process groups).
