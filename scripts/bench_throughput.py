@@ -17,9 +17,10 @@ held-out texts (`nlu/tests/heldout.jsonl`):
 plus webhook ack p50/p99 during row 3 (with --concurrency requests always in flight, a closed
 loop, an ack takes about concurrency / the web's own throughput, so this is a burst test; with
 `--arrivals R` a second set of messages arrives at R a second whatever the acks take, as people's
-messages reach the platforms, and its acks are timed on their own row), replies per second, and the check that every message was
-answered exactly once and in order per user (missing / duplicate / out-of-order counts; the
-exit status is 1 when any is non-zero or a webhook was not acknowledged with 200). Users are
+messages reach the platforms, and its acks are timed on their own row), replies per second,
+and the check that every message was answered exactly once and in order per user (missing /
+duplicate / out-of-order counts; the exit status is 1 when any is non-zero or a webhook was not
+acknowledged with 200). Users are
 seeded with a language, so the run measures ordinary turns, not the language choice.
 
 Both Rasa servers are started once (models trained only when their inputs change, cached under
