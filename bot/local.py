@@ -5,10 +5,11 @@ when missing or stale), then the bot. When the NLU server cannot be had (no Pyth
 failed install) the bot still runs and answers from the keyword router, and says so.
 
 The bot runs as separate processes, as in production: the web app (webhooks, console) and
-`WORKER_PROCESSES` workers (by default one per core on PostgreSQL, one on SQLite). A webhook
-then never waits for the workers' CPU or threads, only (on SQLite) for the file's one writer,
-and a stored event wakes the workers at once (`bot.pipeline.wakeups`). This process watches
-them all, starts again one that dies, and stops them (and the NLU server) on SIGTERM or Ctrl-C.
+`WORKER_PROCESSES` workers (by default one per core but one on PostgreSQL, one on SQLite). A
+webhook then never waits for the workers' CPU or threads, only (on SQLite) for the file's one
+writer, and a stored event wakes the workers at once (`bot.pipeline.wakeups`). This process
+watches them all, starts again one that dies, and stops them (and the NLU server) on SIGTERM or
+Ctrl-C.
 """
 
 from __future__ import annotations

@@ -61,8 +61,8 @@ class Settings(BaseSettings):
     # Workers: turns in flight per process, and how they recover.
     WORKER_CONCURRENCY: int = Field(default=32, ge=1)
     # Worker processes that `safestep run` starts (one GIL each; deployments scale theirs).
-    # 0: one per core (at most 4) on PostgreSQL, one on SQLite, whose one writer they would
-    # only queue for.
+    # 0: on PostgreSQL one per core but one (left to the web process and the NLU server), at
+    # most 4; on SQLite one, as more would only queue for its one writer.
     WORKER_PROCESSES: int = Field(default=0, ge=0, le=32)
     # How much lower a worker-only process's CPU priority is (nice), so webhook acks, which
     # platforms time out and retry, go first when the machine is busy; 0 leaves it equal.
@@ -128,7 +128,7 @@ class Settings(BaseSettings):
             return self.WORKER_PROCESSES
         if self.DATABASE_URL.startswith("sqlite"):
             return 1
-        return max(1, min(os.cpu_count() or 1, 4))
+        return max(1, min((os.cpu_count() or 1) - 1, 4))
 
     def missing_secrets(self) -> list[str]:
         return [name for name in GENERATED_SECRETS if not getattr(self, name)]

@@ -127,9 +127,9 @@ def _zombie(pid: int) -> bool:
         return True
 
 
-def test_run_starts_one_worker_per_core_on_postgresql_and_one_on_sqlite() -> None:
+def test_run_starts_a_worker_per_core_but_one_on_postgresql_and_one_on_sqlite() -> None:
     pg = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     cores = os.cpu_count() or 1
-    assert Settings(DATABASE_URL=pg).worker_processes() == max(1, min(cores, 4))
+    assert Settings(DATABASE_URL=pg).worker_processes() == max(1, min(cores - 1, 4))
     assert Settings(DATABASE_URL="sqlite:///var/x.db").worker_processes() == 1
     assert Settings(DATABASE_URL="sqlite:///var/x.db", WORKER_PROCESSES=3).worker_processes() == 3
