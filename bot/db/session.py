@@ -175,12 +175,21 @@ def _locked() -> OperationalError:
     return OperationalError("BEGIN", {}, Exception("database is locked (writer busy)"))
 
 
-def _lock_path(url: str) -> str | None:
-    """The lock file beside a SQLite database file; None for an in-memory database."""
+def sqlite_file(url: str) -> str | None:
+    """The file of a SQLite database, which other processes can share; None for any other
+    database, and for an in-memory one."""
+    if not url.startswith("sqlite"):
+        return None
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
-    return f"{database}.writer"
+    return database
+
+
+def _lock_path(url: str) -> str | None:
+    """The lock file beside a SQLite database file; None for an in-memory database."""
+    database = sqlite_file(url)
+    return None if database is None else f"{database}.writer"
 
 
 def _busy_seconds(url: str) -> float:

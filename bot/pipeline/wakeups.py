@@ -24,6 +24,8 @@ import psycopg
 from sqlalchemy import event, make_url, text
 from sqlalchemy.orm import Session
 
+from bot.db.session import sqlite_file
+
 log = logging.getLogger(__name__)
 INBOUND, OUTBOX = "safestep_inbound", "safestep_outbox"
 _PENDING = "wakeups.pending"  # session.info: the topics to announce when the session commits
@@ -60,10 +62,8 @@ def local_directory(url: str) -> Path | None:
     Under the temporary directory, named by a hash of the file's path: a socket's path must
     stay within about 100 bytes, however deep the database lies.
     """
-    database = make_url(url).database
-    if not url.startswith("sqlite") or not database or database == ":memory:":
-        return None
-    if database.startswith("file:"):
+    database = sqlite_file(url)
+    if database is None:
         return None
     tag = hashlib.sha256(os.path.abspath(database).encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / f"safestep-wake-{tag}"
@@ -138,21 +138,23 @@ async def _listen_local(
     beat: Callable[[], None],
     every: float,
 ) -> None:
-    if directory is None:
-        while True:  # nothing to listen to; still a loop that beats
-            beat()
-            await asyncio.sleep(every)
-    directory.mkdir(mode=0o700, exist_ok=True)
-    path = directory / f"{os.getpid()}-{secrets.token_hex(4)}"
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(path))
-    sock.setblocking(False)
-    loop = asyncio.get_running_loop()
-    transport, _ = await loop.create_datagram_endpoint(lambda: _Woken(wakeups), sock=sock)
+    """Listen on a socket in `directory` (None: nothing to listen to, but still a loop that
+    beats)."""
+    transport, path = None, None
+    if directory is not None:
+        directory.mkdir(mode=0o700, exist_ok=True)
+        path = directory / f"{os.getpid()}-{secrets.token_hex(4)}"
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(str(path))
+        sock.setblocking(False)
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(lambda: _Woken(wakeups), sock=sock)
     try:
         while True:
             beat()
             await asyncio.sleep(every)
     finally:
-        transport.close()
-        path.unlink(missing_ok=True)
+        if transport is not None:
+            transport.close()
+        if path is not None:
+            path.unlink(missing_ok=True)
