@@ -68,7 +68,7 @@ from itertools import pairwise
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import httpx
+from bench_http import Client, Response
 from bench_webhooks import app_env, app_process, database_url, drop_database, percentile
 from sqlalchemy import func, select
 
@@ -174,16 +174,17 @@ def per_user(messages: list[Message]) -> dict[str, list[Message]]:
 
 
 async def drive(
+    url: str,
     messages: list[Message],
     concurrency: int,
-    send: Callable[[httpx.AsyncClient, Message], Awaitable[Sent]],
+    send: Callable[[Client, Message], Awaitable[Sent]],
 ) -> tuple[list[Sent], float]:
-    """Send everything at `concurrency` requests in flight, each user's messages one after the
-    other (a person waits for the ack before the next message); results and seconds taken."""
+    """Send everything to `url` at `concurrency` requests in flight, each user's messages one
+    after the other (a person waits for the ack before the next message); results and seconds
+    taken."""
     gate = asyncio.Semaphore(concurrency)
     results: list[Sent] = []
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+    async with Client(url) as client:
 
         async def one_user(mine: list[Message]) -> None:
             for message in mine:
@@ -195,12 +196,9 @@ async def drive(
         return results, time.monotonic() - started
 
 
-async def timed(request: Awaitable[httpx.Response]) -> tuple[httpx.Response | None, float]:
+async def timed(request: Awaitable[Response]) -> tuple[Response, float]:
     started = time.monotonic()
-    try:
-        response: httpx.Response | None = await request
-    except httpx.HTTPError:
-        response = None
+    response = await request
     return response, time.monotonic() - started
 
 
@@ -210,34 +208,36 @@ async def timed(request: Awaitable[httpx.Response]) -> tuple[httpx.Response | No
 async def parse_rate(url: str, texts: list[str], concurrency: int) -> float:
     """Parses per second of `texts` through `/model/parse` at `concurrency` (keep-alive)."""
     pending = iter(texts)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+    async with Client(url) as client:
+
+        async def parse(text: str) -> None:
+            response = await client.post_json("/model/parse", {"text": text})
+            if response.status != 200:
+                raise RuntimeError(f"/model/parse answered {response.status}")
 
         async def loop() -> None:
             for text in pending:
-                (await client.post("/model/parse", json={"text": text})).raise_for_status()
+                await parse(text)
 
         for text in texts[:WARM_UP]:
-            (await client.post("/model/parse", json={"text": text})).raise_for_status()
+            await parse(text)
         started = time.monotonic()
         await asyncio.gather(*(loop() for _ in range(concurrency)))
         return len(texts) / (time.monotonic() - started)
 
 
-async def rest_turn(client: httpx.AsyncClient, url: str, message: Message) -> Sent:
+async def rest_turn(client: Client, message: Message) -> Sent:
     body = {"sender": message.user, "message": message.text}
-    response, seconds = await timed(client.post(f"{url}/webhooks/rest/webhook", json=body))
-    if response is None:
-        return Sent(0, seconds)
-    answers = len(response.json()) if response.status_code == 200 else 0
-    return Sent(response.status_code, seconds, answers)
+    response, seconds = await timed(client.post_json("/webhooks/rest/webhook", body))
+    answers = len(response.json()) if response.status == 200 else 0
+    return Sent(response.status, seconds, answers)
 
 
 async def plain_rate(url: str, messages: list[Message], concurrency: int) -> tuple[float, int]:
     """Turns per second of the plain assistant, and how many turns got no answer."""
     warm = [Message(f"warm-{i}", m.lang, m.text, "") for i, m in enumerate(messages[:WARM_UP])]
-    await drive(warm, 4, lambda client, m: rest_turn(client, url, m))
-    results, seconds = await drive(messages, concurrency, lambda c, m: rest_turn(c, url, m))
+    await drive(url, warm, 4, rest_turn)
+    results, seconds = await drive(url, messages, concurrency, rest_turn)
     return len(messages) / seconds, sum(1 for r in results if r.answers == 0)
 
 
@@ -261,15 +261,13 @@ def prepare_database(url: str, env: dict[str, str], messages: list[Message]) -> 
         db.dispose()
 
 
-async def webhook_turn(client: httpx.AsyncClient, url: str, message: Message) -> Sent:
+async def webhook_turn(client: Client, message: Message) -> Sent:
     raw = json.dumps(
         messenger_body(messenger_text(message.user, message.text, mid=message.mid))
     ).encode()
     headers = {"x-hub-signature-256": sign_messenger(raw), "content-type": "application/json"}
-    response, seconds = await timed(
-        client.post(f"{url}/webhooks/messenger", content=raw, headers=headers)
-    )
-    return Sent(response.status_code if response is not None else 0, seconds)
+    response, seconds = await timed(client.post("/webhooks/messenger", raw, headers))
+    return Sent(response.status, seconds)
 
 
 def drained(db: Database, users: set[str], fake: FakePlatforms, seen: list[int]) -> bool:
@@ -361,9 +359,7 @@ def send_webhooks(
     """Row 3's load, in the sender's process: the acks, and when (monotonic, the same clock
     in every process) the first request went out."""
     started = time.monotonic()
-    results, _ = asyncio.run(
-        drive(messages, int(concurrency), lambda c, m: webhook_turn(c, app_url, m))
-    )
+    results, _ = asyncio.run(drive(app_url, messages, int(concurrency), webhook_turn))
     return results, started
 
 
@@ -374,14 +370,14 @@ def send_paced(app_url: str, messages: list[Message], rate: float) -> tuple[list
     async def paced() -> list[Sent]:
         results: list[Sent] = []
         last: dict[str, asyncio.Task[None]] = {}
-        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=None)) as c:
+        async with Client(app_url) as c:
             start = time.monotonic()
 
             async def one(i: int, message: Message, before: asyncio.Task[None] | None) -> None:
                 await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
                 if before is not None:
                     await before
-                results.append(await webhook_turn(c, app_url, message))
+                results.append(await webhook_turn(c, message))
 
             for i, message in enumerate(messages):
                 last[message.user] = asyncio.create_task(one(i, message, last.get(message.user)))
@@ -395,7 +391,7 @@ def send_paced(app_url: str, messages: list[Message], rate: float) -> tuple[list
 def warm_safestep(app_url: str, fake: FakePlatforms, db: Database, n: int = 5) -> None:
     """A few turns from other people first: the app's first turns load flows and connect."""
     warm = [Message(f"warm-{i}", "en", "hello", f"m.warm.{os.getpid()}.{i}") for i in range(n)]
-    asyncio.run(drive(warm, n, lambda c, m: webhook_turn(c, app_url, m)))
+    asyncio.run(drive(app_url, warm, n, webhook_turn))
     wait_until(lambda: all(fake.messenger(m.user) for m in warm), timeout=120, interval=0.2)
 
 

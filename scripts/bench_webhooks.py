@@ -29,6 +29,7 @@ os.environ.setdefault("SESSION_SECRET", "bench")
 
 import httpx
 import psycopg
+from bench_http import Client
 from sqlalchemy import func, select
 
 from bot.db.migrate import upgrade
@@ -75,8 +76,7 @@ async def send_all(url: str, n: int, concurrency: int) -> tuple[list[float], lis
     gate = asyncio.Semaphore(concurrency)
     latencies: list[float] = []
     statuses: list[int] = []
-    limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+    async with Client(url) as client:
 
         async def one(i: int) -> None:
             raw = json.dumps(
@@ -88,11 +88,9 @@ async def send_all(url: str, n: int, concurrency: int) -> tuple[list[float], lis
             }
             async with gate:
                 start = time.perf_counter()
-                response = await client.post(
-                    f"{url}/webhooks/messenger", content=raw, headers=headers
-                )
+                response = await client.post("/webhooks/messenger", raw, headers)
                 latencies.append(time.perf_counter() - start)
-                statuses.append(response.status_code)
+                statuses.append(response.status)
 
         await asyncio.gather(*(one(i) for i in range(n)))
     return latencies, statuses
