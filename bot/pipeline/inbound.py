@@ -6,9 +6,11 @@ import logging
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import Select, case, exists, or_, select, update
+from sqlalchemy import Select, Table, case, exists, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from bot.channels.base import Channel
@@ -25,7 +27,6 @@ from bot.pipeline.claims import (
     claim_batch,
     claim_one,
     claimable,
-    dialect_insert,
     settle,
 )
 from bot.understanding.base import Parse, Understanding
@@ -50,12 +51,9 @@ def store(session: Session, events: list[Inbound]) -> int:
     return len(store_new(session, events))
 
 
-STORE_CHUNK = 500  # rows per INSERT: well inside SQLite's bound-parameter limit
-
-
 def store_new(session: Session, events: list[Inbound]) -> set[tuple[str, str]]:
-    """Insert events in as few statements as possible; the (channel, external_id) of those
-    that were new. One wake-up for all of them.
+    """Insert events in one statement; the (channel, external_id) of those that were new. One
+    wake-up for all of them.
 
     The unique constraint on (channel, external_id) decides, so two racing deliveries of the
     same event (or one repeated within the list) store it once.
@@ -74,18 +72,27 @@ def store_new(session: Session, events: list[Inbound]) -> set[tuple[str, str]]:
         }
         for e in events
     ]
-    stored: set[tuple[str, str]] = set()
-    for start in range(0, len(rows), STORE_CHUNK):
-        stmt = (
-            dialect_insert(session)(InboundEvent)
-            .values(rows[start : start + STORE_CHUNK])
-            .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-            .returning(InboundEvent.channel, InboundEvent.external_id)
-        )
-        stored.update((channel, external_id) for channel, external_id in session.execute(stmt))
+    if not rows:
+        return set()
+    insert = _insert_new(session.get_bind().dialect.name)
+    stored = {(channel, external_id) for channel, external_id in session.execute(insert, rows)}
     if stored:
         wakeups.notify(session, wakeups.INBOUND)
     return stored
+
+
+@cache
+def _insert_new(dialect: str) -> Any:
+    """The webhook's INSERT, built once per backend and given its rows as parameters, so it is
+    compiled once (SQLAlchemy batches the rows into VALUES within the backend's limits). Built
+    with its rows inside, it was compiled on every webhook: 1.2 ms of the web's 2.9 ms."""
+    table = cast(Table, InboundEvent.__table__)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        .returning(table.c.channel, table.c.external_id)
+    )
 
 
 def record_delivery(session: Session, event: Inbound) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bot.db.models import InboundEvent, User
 from bot.messages import Inbound
@@ -77,3 +77,22 @@ def test_an_event_stored_under_the_old_shards_still_holds_back_its_senders_next(
         (first,) = inbound.claim_many(bot.db, 30, limit=10)
         assert first.event is not None and first.event.external_id == "old"
         assert inbound.claim_many(bot.db, 30, limit=10) == []
+
+
+def test_a_batch_beyond_one_statements_parameters_is_stored_whole_and_only_once(
+    make_bot: BotFactory,
+) -> None:
+    """9000 events are 72000 parameters, over PostgreSQL's 65535 and SQLite's limits for one
+    statement: all stored, and a redelivery with two new ones among them stores those two."""
+    events = [_text(f"crowd-{n % 300}", f"c{n}") for n in range(9000)]
+    with make_bot(run_workers=False) as bot:
+        with bot.db.session() as session:
+            assert len(inbound.store_new(session, events)) == 9000
+        again = [*events[:500], _text("crowd-1", "c9000"), _text("crowd-2", "c9001")]
+        with bot.db.session() as session:
+            assert inbound.store_new(session, again) == {
+                ("messenger", "c9000"),
+                ("messenger", "c9001"),
+            }
+        with bot.db.sessions() as session:
+            assert session.scalar(select(func.count()).select_from(InboundEvent)) == 9002
