@@ -6,8 +6,6 @@ the person is told ("no written contract"). Pure: text in, flag ids out, in a fi
 
 from __future__ import annotations
 
-import regex
-
 from bot.corridors.amounts import ascii_digits, find_amounts
 from bot.corridors.data import JobFlags, job_flags
 
@@ -31,15 +29,7 @@ def signals(text: str, rules: JobFlags | None = None) -> set[str]:
     """The pattern groups found in `text` (every language's patterns are tried)."""
     rules = rules or job_flags()
     folded = ascii_digits(text).casefold()
-    found = {
-        name
-        for name, per_language in rules.flags.items()
-        if any(
-            regex.search(pattern, folded, regex.IGNORECASE)
-            for patterns in per_language.values()
-            for pattern in patterns
-        )
-    }
+    found = {name for name, search in rules.searches.items() if search.search(folded)}
     if any(
         a.currency in rules.high_pay and a.value >= rules.high_pay[a.currency]
         for a in find_amounts(text)
