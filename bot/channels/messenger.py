@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from bot import http_client
 from bot.channels.base import (
     ID_LIMIT,
     BadPayload,
@@ -53,7 +54,7 @@ class Messenger:
     def __init__(self, *, app_secret: str, page_token: str, graph_url: str, timeout: float):
         self._secret = app_secret.encode()
         self._token = page_token
-        self._client = httpx.AsyncClient(
+        self._client = http_client.client(
             base_url=graph_url.rstrip("/"), timeout=httpx.Timeout(timeout, connect=5.0)
         )
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from bot import http_client
 from bot.channels.base import (
     ID_LIMIT,
     BadPayload,
@@ -53,7 +54,7 @@ class Viber:
     ):
         self._token = auth_token
         self._sender = {"name": bot_name, **({"avatar": avatar} if avatar else {})}
-        self._client = httpx.AsyncClient(
+        self._client = http_client.client(
             base_url=api_url.rstrip("/"),
             headers={"X-Viber-Auth-Token": auth_token},
             timeout=httpx.Timeout(timeout, connect=5.0),

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from bot import http_client
 from bot.understanding.base import INTENTS, Classification, Entity
 from bot.understanding.entities import canonical_country, canonical_licence
 from bot.understanding.risk import split_label
@@ -94,10 +95,9 @@ class RasaClient:
         self._params = {"token": token} if token else {}
         self._slots = asyncio.Semaphore(concurrency)
         self._failing = False
-        self._http = httpx.AsyncClient(
+        self._http = http_client.client(
             timeout=httpx.Timeout(timeout),
             transport=transport,
-            trust_env=False,
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         )
 
