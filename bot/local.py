@@ -71,7 +71,7 @@ def serve_role(settings: Settings, role: str, host: str, port: int) -> None:
     workers = role.startswith("workers")
     if workers:
         yield_cpu_to_web(settings.WORKER_NICE)
-    app = create_app(settings, run_workers=workers, web=not workers)
+    app = create_app(settings, run_workers=workers, web=not workers, freeze_heap=True)
     uvicorn.run(app, host=host, port=port, log_config=None)
 
 

@@ -54,7 +54,8 @@ def serve(
     from bot.app import create_app
 
     _logging()
-    uvicorn.run(create_app(run_workers=workers), host=host, port=port, log_config=None)
+    app = create_app(run_workers=workers, freeze_heap=True)
+    uvicorn.run(app, host=host, port=port, log_config=None)
 
 
 @app.command()
@@ -70,7 +71,7 @@ def worker(
 
     _logging()
     yield_cpu_to_web(get_settings().WORKER_NICE)
-    app = create_app(run_workers=True, web=False)
+    app = create_app(run_workers=True, web=False, freeze_heap=True)
     uvicorn.run(app, host=host, port=port, log_config=None)
 
 
