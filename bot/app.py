@@ -164,7 +164,7 @@ def create_app(
     )
     app.include_router(health.router)
     if web:
-        app.include_router(webhooks.router)
+        app.mount("/webhooks", webhooks.router)
         console.install(app, settings)
         app.include_router(indicator_page.router)
     return app
