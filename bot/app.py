@@ -135,7 +135,12 @@ def create_app(
         )
         # Webhooks store through their own small pool and threads, apart from the workers'
         # and the console's, so an acknowledgement never waits for a connection or a thread.
-        webhook_db = Database(settings.DATABASE_URL, pool_size=2, max_overflow=2) if web else db
+        # No ping before each transaction: the intake tries again on a dropped connection.
+        webhook_db = (
+            Database(settings.DATABASE_URL, pool_size=2, max_overflow=2, pre_ping=False)
+            if web
+            else db
+        )
         channels = build_channels(settings)
         nlu = understanding or build_understanding(settings)
         flows = dialogue or build_dialogue(settings)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 import psycopg
-from sqlalchemy import event, make_url, text
+from sqlalchemy import Connection, event, make_url, text
 from sqlalchemy.orm import Session
 
 from bot.db.session import sqlite_file
@@ -35,11 +35,14 @@ class Notifiable(Protocol):
     def notify(self) -> None: ...
 
 
+_NOTIFY = text("SELECT pg_notify(:topic, '')")
+
+
 def notify(session: Session, topic: str) -> None:
     """Tell the other processes that `topic` has new work, once this transaction commits."""
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_notify(:topic, '')"), {"topic": topic})
+        session.execute(_NOTIFY, {"topic": topic})
         return
     directory = local_directory(str(bind.engine.url))
     if directory is None:
@@ -54,6 +57,11 @@ def notify(session: Session, topic: str) -> None:
             once=True,
         )
     pending.add(topic)
+
+
+def notify_now(connection: Connection, topic: str) -> None:
+    """`notify` on a PostgreSQL connection outside a transaction: sent at once."""
+    connection.execute(_NOTIFY, {"topic": topic})
 
 
 def local_directory(url: str) -> Path | None:

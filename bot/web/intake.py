@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from sqlalchemy.exc import DBAPIError
+
 from bot.db.session import Database
 from bot.messages import Inbound
 from bot.pipeline import inbound
@@ -45,7 +47,7 @@ class Intake:
         while self._waiting:
             batch, self._waiting = self._waiting, []
             try:
-                counts = await self.db.run(store_each, self.db, [events for events, _ in batch])
+                counts = await self._store([events for events, _ in batch])
             except Exception as exc:
                 if len(batch) > 1 and not is_database_outage(exc):
                     log.warning("a shared webhook transaction failed; storing one by one")
@@ -57,10 +59,22 @@ class Intake:
                 for (_, done), count in zip(batch, counts, strict=True):
                     _settle(done, count)
 
+    async def _store(self, requests: list[list[Inbound]]) -> list[int]:
+        """`store_each`, tried again at once on a connection the server dropped (a restart):
+        that failure makes the pool reconnect, which costs less than a ping before every
+        transaction on an acknowledgement's path."""
+        try:
+            return await self.db.run(store_each, self.db, requests)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            log.warning("the database dropped the webhook's connection; trying again")
+            return await self.db.run(store_each, self.db, requests)
+
     async def _one_by_one(self, batch: list[tuple[list[Inbound], asyncio.Future[int]]]) -> None:
         for events, done in batch:
             try:
-                (count,) = await self.db.run(store_each, self.db, [events])
+                (count,) = await self._store([events])
             except Exception as exc:
                 _settle(done, exc=exc)
             else:
@@ -77,18 +91,21 @@ def _settle(done: asyncio.Future[int], count: int = 0, exc: BaseException | None
 
 
 def store_each(db: Database, requests: list[list[Inbound]]) -> list[int]:
-    """One transaction (and one INSERT) for several requests' events; new rows per request,
-    in order (an event two requests carry counts for the first)."""
-    with db.session() as session:
-        for events in requests:
-            for event in events:
-                if event.kind == "delivery":
-                    inbound.record_delivery(session, event)
-        kept = [[e for e in events if e.kind != "delivery"] for events in requests]
-        new = inbound.store_new(session, [e for events in kept for e in events])
-        counts = []
-        for events in kept:
-            mine = {(e.channel, e.external_id) for e in events} & new
-            new -= mine
-            counts.append(len(mine))
-        return counts
+    """One INSERT (in one transaction with any delivery receipts) for several requests'
+    events; new rows per request, in order (an event two requests carry counts for the first)."""
+    kept = [[e for e in events if e.kind != "delivery"] for events in requests]
+    everything = [e for events in kept for e in events]
+    receipts = [e for events in requests for e in events if e.kind == "delivery"]
+    if not db.is_sqlite and not receipts:
+        new = inbound.store_autocommit(db, everything)
+    else:
+        with db.session() as session:
+            for receipt in receipts:
+                inbound.record_delivery(session, receipt)
+            new = inbound.store_new(session, everything)
+    counts = []
+    for events in kept:
+        mine = {(e.channel, e.external_id) for e in events} & new
+        new -= mine
+        counts.append(len(mine))
+    return counts

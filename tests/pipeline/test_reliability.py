@@ -160,7 +160,7 @@ def test_a_worker_process_heals_after_its_connections_die(make_bot: BotFactory) 
                 ).fetchone()
             assert killed is not None and killed[0] > 0
             after = post_all(bot, [f"split-after-{i}" for i in range(5)])
-            assert len(after) == 5  # the web process checks its connections: no 503
+            assert len(after) == 5  # the web tries again on a dropped connection: no 503
             answered(bot, after, timeout=30)
 
 

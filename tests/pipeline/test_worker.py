@@ -24,6 +24,7 @@ from bot.pipeline.inbound import Handler, LostClaim
 from bot.pipeline.outbox import RateLimit
 from bot.pipeline.worker import Supervisor, Wakeup
 from bot.understanding import build_understanding
+from bot.web.intake import Intake
 from tests.fixtures.bot import (
     BotFactory,
     messenger_body,
@@ -170,6 +171,34 @@ async def test_a_notify_in_one_process_wakes_the_listeners_of_another(
         with db.session() as session:
             wakeups.notify(session, wakeups.INBOUND)
         await asyncio.wait_for(event.wait(), 5)
+    finally:
+        listener.cancel()
+        db.dispose()
+
+
+@pytest.mark.postgres
+async def test_events_a_webhook_stores_without_a_transaction_wake_the_listeners(
+    postgres_available: None,
+) -> None:
+    """The webhook's INSERT commits on its own on PostgreSQL; its NOTIFY must still go out
+    (the poll is an hour away), and a redelivery, storing nothing, sends none."""
+    from tests.fixtures.database import _fresh_postgres
+
+    db = Database(_fresh_postgres())
+    woken = Wakeup()
+    event = woken.new()
+    listener = asyncio.create_task(
+        wakeups.listen(db.url, {wakeups.INBOUND: woken}, lambda: None, every=3600)
+    )
+    message = Inbound(channel="messenger", external_id="w1", kind="text", sender="s", text="hi")
+    try:
+        await asyncio.sleep(0.5)  # listening
+        assert await Intake(db).store([message]) == 1
+        await asyncio.wait_for(event.wait(), 5)
+        event.clear()
+        assert await Intake(db).store([message]) == 0
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(event.wait(), 1)
     finally:
         listener.cancel()
         db.dispose()
