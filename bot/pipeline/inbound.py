@@ -27,6 +27,7 @@ from bot.pipeline.claims import (
     claim_batch,
     claim_one,
     claimable,
+    now_param,
     settle,
 )
 from bot.understanding.base import Parse, Understanding
@@ -125,6 +126,7 @@ def record_delivery(session: Session, event: Inbound) -> None:
     )
 
 
+@cache
 def _candidates() -> Select:
     """The oldest unfinished event of each person, unless an earlier one is still in hand.
 
@@ -137,7 +139,7 @@ def _candidates() -> Select:
         earlier.id < InboundEvent.id,
         earlier.status.in_((PENDING, WORKING)),
     )
-    query = select(InboundEvent.id).where(claimable(InboundEvent, utcnow()), ~blocked)
+    query = select(InboundEvent.id).where(claimable(InboundEvent, now_param()), ~blocked)
     return query.order_by(InboundEvent.id)
 
 

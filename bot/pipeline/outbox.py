@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import delete, exists, insert, or_, select, update
@@ -38,6 +39,7 @@ from bot.pipeline.claims import (
     claimable,
     dialect_insert,
     is_database_outage,
+    now_param,
     renew,
     settle,
 )
@@ -130,12 +132,14 @@ def _expired(expires_at: datetime | None, now: datetime) -> bool:
     return expires_at is not None and expires_at <= now
 
 
-def _candidates(now: datetime) -> Any:
+@cache
+def _candidates() -> Any:
     """Due messages of users with nothing earlier in hand, on working channels, oldest first.
 
     At most one per user can qualify (a second one waits for the first), so a batch of them
     never holds two messages of one user.
     """
+    now = now_param()
     earlier = aliased(OutboxMessage)
     blocked = exists().where(
         earlier.user_id == OutboxMessage.user_id,
@@ -160,7 +164,7 @@ def _candidates(now: datetime) -> Any:
 def claim(db: Database, lease_seconds: float) -> Claim | None:
     """The next due message of a user with nothing earlier in hand, on a working channel."""
     with db.session() as session:
-        return claim_one(session, OutboxMessage, _candidates(utcnow()), lease_seconds)
+        return claim_one(session, OutboxMessage, _candidates(), lease_seconds)
 
 
 def claim_many(db: Database, lease_seconds: float, limit: int) -> list[Claimed]:
@@ -171,7 +175,7 @@ def claim_many(db: Database, lease_seconds: float, limit: int) -> list[Claimed]:
         taken = claim_batch(
             session,
             OutboxMessage,
-            _candidates(now),
+            _candidates(),
             lease_seconds,
             limit,
             OutboxMessage.user_id,
