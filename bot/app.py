@@ -137,7 +137,13 @@ def create_app(
         # and the console's, so an acknowledgement never waits for a connection or a thread.
         # No ping before each transaction: the intake tries again on a dropped connection.
         webhook_db = (
-            Database(settings.DATABASE_URL, pool_size=2, max_overflow=2, pre_ping=False)
+            Database(
+                settings.DATABASE_URL,
+                pool_size=2,
+                max_overflow=2,
+                pre_ping=False,
+                first_in_line=True,
+            )
             if web
             else db
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,38 @@ def test_a_writer_waits_for_another_process_and_gives_up_as_an_outage(tmp_path: 
     assert Path(f"{tmp_path / 'shared.db'}.writer").exists()
     holder.dispose()
     waiter.dispose()
+
+
+def test_a_writer_first_in_line_goes_next_however_busy_the_others_are(tmp_path: Path) -> None:
+    """Four threads of one "process" hand the lock to each other without a pause (a busy
+    worker); a first-in-line writer (the webhook) waits at most about one of their
+    transactions, never behind the queue."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    upgrade(url)
+    busy, web = Database(url), Database(url, first_in_line=True)
+    stop = threading.Event()
+    hold = 0.02
+
+    def work() -> None:
+        while not stop.is_set():
+            with busy.session():
+                time.sleep(hold)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    waits = []
+    try:
+        time.sleep(0.2)
+        for _ in range(20):
+            started = time.monotonic()
+            with web.session():
+                waits.append(time.monotonic() - started)
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert max(waits) < 3 * hold, waits  # one transaction in hand, and the poll's grain
+    busy.dispose()
+    web.dispose()
