@@ -70,7 +70,7 @@ def serve_role(settings: Settings, role: str, host: str, port: int) -> None:
     configure()
     workers = role.startswith("workers")
     if workers:
-        yield_cpu_to_web(settings.worker_nice())
+        yield_cpu_to_web(settings.WORKER_NICE)
     app = create_app(settings, run_workers=workers, web=not workers, freeze_heap=True)
     uvicorn.run(app, host=host, port=port, log_config=None)
 

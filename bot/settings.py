@@ -66,8 +66,7 @@ class Settings(BaseSettings):
     WORKER_PROCESSES: int = Field(default=0, ge=0, le=32)
     # How much lower a worker-only process's CPU priority is (nice), so webhook acks, which
     # platforms time out and retry, go first when the machine is busy; 0 leaves it equal.
-    # Unset: 5 on PostgreSQL, 0 on SQLite (see `worker_nice`).
-    WORKER_NICE: int | None = Field(default=None, ge=0, le=19)
+    WORKER_NICE: int = Field(default=5, ge=0, le=19)
     WORKER_POLL_SECONDS: float = 1.0
     WORKER_BACKOFF_SECONDS: float = Field(default=0.5, gt=0)
     WORKER_MAX_BACKOFF_SECONDS: float = Field(default=30.0, gt=0)
@@ -130,18 +129,6 @@ class Settings(BaseSettings):
         if self.DATABASE_URL.startswith("sqlite"):
             return 1
         return max(1, min((os.cpu_count() or 1) - 1, 4))
-
-    def worker_nice(self) -> int:
-        """How much lower worker-only processes run (see WORKER_NICE).
-
-        Not on SQLite: there the web waits for the file's one writer, and a niced worker holding
-        it lost the CPU to the NLU server while the web waited (measured, 300 messages at 20 in
-        flight: ack p99 312-318 ms with nice 5, 21-34 ms with 0, and 41-50 against 63-69
-        turns/s). On PostgreSQL nothing is shared that way, and nice 5 kept acks faster (p99
-        34 ms against 39-80 ms)."""
-        if self.WORKER_NICE is not None:
-            return self.WORKER_NICE
-        return 0 if self.DATABASE_URL.startswith("sqlite") else 5
 
     def missing_secrets(self) -> list[str]:
         return [name for name in GENERATED_SECRETS if not getattr(self, name)]

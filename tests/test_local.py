@@ -61,7 +61,6 @@ def test_run_migrates_seeds_starts_nlu_and_stops_it(
         # them across processes at once, and two worker processes answer it once.
         "WORKER_POLL_SECONDS": "60",
         "WORKER_PROCESSES": "2",
-        "WORKER_NICE": "5",  # SQLite's default is 0 (see the test below)
     }
     command = [str(Path(sys.executable).parent / "safestep"), "run", "--port", str(port)]
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
@@ -134,12 +133,3 @@ def test_run_starts_a_worker_per_core_but_one_on_postgresql_and_one_on_sqlite() 
     assert Settings(DATABASE_URL=pg).worker_processes() == max(1, min(cores - 1, 4))
     assert Settings(DATABASE_URL="sqlite:///var/x.db").worker_processes() == 1
     assert Settings(DATABASE_URL="sqlite:///var/x.db", WORKER_PROCESSES=3).worker_processes() == 3
-
-
-def test_workers_run_niced_on_postgresql_only() -> None:
-    """On SQLite a niced worker holding the file's writer lock makes the web wait for it."""
-    pg = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    assert Settings(DATABASE_URL=pg).worker_nice() == 5
-    assert Settings(DATABASE_URL="sqlite:///var/x.db").worker_nice() == 0
-    assert Settings(DATABASE_URL="sqlite:///var/x.db", WORKER_NICE=3).worker_nice() == 3
-    assert Settings(DATABASE_URL=pg, WORKER_NICE=0).worker_nice() == 0

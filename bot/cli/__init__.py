@@ -70,7 +70,7 @@ def worker(
     from bot.pipeline.worker import yield_cpu_to_web
 
     _logging()
-    yield_cpu_to_web(get_settings().worker_nice())
+    yield_cpu_to_web(get_settings().WORKER_NICE)
     app = create_app(run_workers=True, web=False, freeze_heap=True)
     uvicorn.run(app, host=host, port=port, log_config=None)
 
