@@ -140,23 +140,18 @@ def settle(session: Session, model: Any, claim: Claim, **values: Any) -> bool:
     re-claims it meanwhile waits and then finds it no longer claimable. A copy of the row
     loaded in the session is not updated (no caller reads one back).
     """
-    plain = not any(isinstance(v, ClauseElement) for v in values.values())
-    if plain:  # the usual case: a statement built once per set of columns (`now_param`)
+    held = {"held_id": claim.id, "held_token": claim.token}
+    if any(isinstance(v, ClauseElement) for v in values.values()):  # an expression: built here
+        done = session.execute(_held_row(model).values(**values), held)
+    else:  # the usual case: a statement built once per set of columns (`now_param`)
         statement = _settle_statement(model, tuple(values))
-        params = {"held_id": claim.id, "held_token": claim.token}
-        done = session.execute(statement, params | {f"new_{k}": v for k, v in values.items()})
-    else:
-        done = session.execute(
-            update(model)
-            .where(model.id == claim.id, model.claim_token == claim.token, model.status == WORKING)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+        done = session.execute(statement, held | {f"new_{k}": v for k, v in values.items()})
     return rowcount(done) == 1
 
 
 @cache
-def _settle_statement(model: Any, columns: tuple[str, ...]) -> Any:
+def _held_row(model: Any) -> Any:
+    """An UPDATE of the row a claim (`:held_id`, `:held_token`) still holds."""
     return (
         update(model)
         .where(
@@ -164,9 +159,13 @@ def _settle_statement(model: Any, columns: tuple[str, ...]) -> Any:
             model.claim_token == bindparam("held_token"),
             model.status == WORKING,
         )
-        .values({column: bindparam(f"new_{column}") for column in columns})
         .execution_options(synchronize_session=False)
     )
+
+
+@cache
+def _settle_statement(model: Any, columns: tuple[str, ...]) -> Any:
+    return _held_row(model).values({column: bindparam(f"new_{column}") for column in columns})
 
 
 def renew(session: Session, model: Any, claim: Claim, lease_seconds: float) -> bool:
