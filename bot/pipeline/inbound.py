@@ -9,7 +9,17 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, case, exists, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    bindparam,
+    case,
+    exists,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -291,26 +301,22 @@ def _user_for(session: Session, event: Inbound) -> User:
     """The sender, with what this event says of them written in the same statement that
     reads them (UPDATE … RETURNING); created on their first event."""
     changes = _user_changes(event)
-    mine = (User.channel == event.channel) & (User.address == event.sender)
-    if changes:
-        found = session.scalars(
-            update(User).where(mine).values(changes).returning(User),
-            execution_options={"synchronize_session": False},
-        ).one_or_none()
-    else:
-        found = session.scalars(select(User).where(mine)).one_or_none()
+    mine = {"sender_channel": event.channel, "sender_address": event.sender}
+    found = session.scalars(
+        _user_update(tuple(changes)) if changes else _user_select(),
+        mine | {f"new_{name}": value for name, value in changes.items()},
+        execution_options={"synchronize_session": False},
+    ).one_or_none()
     if found is not None:
         return found
-    user = User(channel=event.channel, address=event.sender)
+    user = User(channel=event.channel, address=event.sender, **changes)
     session.add(user)
-    for name, value in _user_changes(event, new=True).items():
-        setattr(user, name, value)
     session.flush()
     return user
 
 
-def _user_changes(event: Inbound, *, new: bool = False) -> dict[str, Any]:
-    """Columns an event sets on its sender (as SQL for a stored user, as values for a new one)."""
+def _user_changes(event: Inbound) -> dict[str, Any]:
+    """Columns an event sets on its sender."""
     changes: dict[str, Any] = {}
     if event.platform_language:
         changes["platform_language"] = event.platform_language
@@ -321,13 +327,35 @@ def _user_changes(event: Inbound, *, new: bool = False) -> dict[str, Any]:
         changes["opted_out"] = changes["unreachable"] = False
         # When the person wrote, not when a worker got to it: Messenger's 24-hour and 7-day
         # reply windows count from the message, and a backlog (or a message delivered out of
-        # order) must not move them.
-        sent_at = _received_at(event)
-        later = or_(User.last_inbound_at.is_(None), User.last_inbound_at < sent_at)
-        changes["last_inbound_at"] = (
-            sent_at if new else case((later, sent_at), else_=User.last_inbound_at)
-        )
+        # order) must not move them (see `_user_update`).
+        changes["last_inbound_at"] = _received_at(event)
     return changes
+
+
+def _the_sender() -> ColumnElement[bool]:
+    return (User.channel == bindparam("sender_channel")) & (
+        User.address == bindparam("sender_address")
+    )
+
+
+@cache
+def _user_select() -> Select[Any]:
+    return select(User).where(_the_sender())
+
+
+@cache
+def _user_update(columns: tuple[str, ...]) -> Any:
+    """UPDATE … RETURNING of the sender, setting `columns` to parameters `new_<column>`
+    (built once per set of columns); `last_inbound_at` only ever moves forward."""
+    values: dict[str, Any] = {}
+    for column in columns:
+        new = bindparam(f"new_{column}", type_=User.__table__.c[column].type)
+        if column == "last_inbound_at":
+            later = or_(User.last_inbound_at.is_(None), User.last_inbound_at < new)
+            values[column] = case((later, new), else_=User.last_inbound_at)
+        else:
+            values[column] = new
+    return update(User).where(_the_sender()).values(values).returning(User)
 
 
 def _received_at(event: Inbound) -> datetime:

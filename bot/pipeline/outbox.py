@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, exists, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.channels.base import Channel, SendError, SendResult, storable_id
@@ -119,12 +119,17 @@ def enqueue(
             lease_until=now + timedelta(seconds=claim_lease),
         )
     # A plain INSERT, not the session's unit of work: the rows are only read back for their ids.
-    ids = session.scalars(
-        insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True), values
-    ).all()
+    ids = session.scalars(_insert_rows(), values).all()
     if notify:
         wakeups.notify(session, wakeups.OUTBOX)
     return [OutboxMessage(id=id_, **row) for id_, row in zip(ids, values, strict=True)]
+
+
+@cache
+def _insert_rows() -> Any:
+    """Built once, given its rows as parameters (a Core INSERT: no ORM bulk path)."""
+    table = cast(Table, OutboxMessage.__table__)
+    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
 
 
 def _expired(expires_at: datetime | None, now: datetime) -> bool:
@@ -215,11 +220,23 @@ def first_in_line(session: Session, user: User, channel: str) -> bool:
     """
     if user.unreachable:
         return False
-    unsent = exists().where(
-        OutboxMessage.user_id == user.id, OutboxMessage.status.in_((PENDING, WORKING))
+    found = session.scalar(
+        _unsent_or_broken(), {"user_id": user.id, "channel": channel, "now": utcnow()}
     )
-    broken = exists().where(ChannelBreaker.channel == channel, ChannelBreaker.retry_at > utcnow())
-    return not session.scalar(select(or_(unsent, broken)))
+    return not found
+
+
+@cache
+def _unsent_or_broken() -> Any:
+    """Whether user `:user_id` has a reply unsent or `:channel`'s breaker is open."""
+    unsent = exists().where(
+        OutboxMessage.user_id == bindparam("user_id"),
+        OutboxMessage.status.in_((PENDING, WORKING)),
+    )
+    broken = exists().where(
+        ChannelBreaker.channel == bindparam("channel"), ChannelBreaker.retry_at > now_param()
+    )
+    return select(or_(unsent, broken))
 
 
 def claimed_first(user: User, row: OutboxMessage, lease_seconds: float) -> Claimed | None:

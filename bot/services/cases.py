@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import ScalarSelect, func, select
+from sqlalchemy import BindParameter, ScalarSelect, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
@@ -21,10 +22,10 @@ ACTIVE_STATUSES = ("open", "pending", "snoozed")
 PRIORITIES = ("normal", "urgent")
 
 
-def _latest_active(user: User) -> ScalarSelect[int]:
+def _latest_active(user_id: int | BindParameter[int]) -> ScalarSelect[int]:
     return (
         select(Case.id)
-        .where(Case.user_id == user.id, Case.status.in_(ACTIVE_STATUSES))
+        .where(Case.user_id == user_id, Case.status.in_(ACTIVE_STATUSES))
         .order_by(Case.id.desc())
         .limit(1)
         .scalar_subquery()
@@ -32,19 +33,26 @@ def _latest_active(user: User) -> ScalarSelect[int]:
 
 
 def active_case(session: Session, user: User) -> Case | None:
-    return session.scalars(select(Case).where(Case.id == _latest_active(user))).one_or_none()
+    return session.scalars(select(Case).where(Case.id == _latest_active(user.id))).one_or_none()
 
 
 def conversation_and_case(session: Session, user: User) -> tuple[Conversation | None, Case | None]:
     """The person's conversation and active case, in the one query a turn starts with."""
-    row = session.execute(
+    row = session.execute(_conversation_and_case(), {"user_id": user.id}).one()
+    return row[0], row[1]
+
+
+@cache
+def _conversation_and_case() -> Select[Conversation, Case]:
+    """Built once (every turn runs it), for the user `:user_id`."""
+    user_id: BindParameter[int] = bindparam("user_id", type_=User.__table__.c.id.type)
+    return (
         select(Conversation, Case)
         .select_from(User)
         .outerjoin(Conversation, Conversation.user_id == User.id)
-        .outerjoin(Case, Case.id == _latest_active(user))
-        .where(User.id == user.id)
-    ).one()
-    return row[0], row[1]
+        .outerjoin(Case, Case.id == _latest_active(user_id))
+        .where(User.id == user_id)
+    )
 
 
 def last_staff_reply(session: Session, case: Case) -> datetime | None:

@@ -17,11 +17,25 @@ another one drops that row, and the next report rebuilds everything from the rol
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable
 from datetime import date
+from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import Select, String, delete, func, literal, select, text, union_all, update
+from sqlalchemy import (
+    Select,
+    String,
+    Table,
+    bindparam,
+    delete,
+    func,
+    literal,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import cast
@@ -59,8 +73,8 @@ def year_of(month: str, start: str) -> str:
     return f"{year:04d}-{start[5:7]}"
 
 
-def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+def _dialect_insert(dialect: str) -> Any:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 # ---- the live path ------------------------------------------------------------------------
@@ -74,27 +88,19 @@ def count_event(session: Session, event: AnalyticsEvent) -> None:
     write so that a rebuild, which locks the roll-up first, either sees this event or is seen.
     """
     settings = get_settings()
-    config = load_config(settings.INDICATORS_FILE)
     key, month = event.user_key, event.month
-    stated = select(Demographic.sex).where(Demographic.user_key == key).scalar_subquery()
-    sex_now = func.coalesce(stated, NOT_STATED)
-    moved = select(IndicatorMember.user_key).where(
-        IndicatorMember.user_key == key,
-        IndicatorMember.dimension == "",
-        IndicatorMember.sex != sex_now,
-    )
-    found = session.execute(  # one round trip for the state, the answer and whether it moved
-        select(IndicatorState.config, sex_now, moved.exists()).where(IndicatorState.id == STATE_ID)
-    ).first()
+    # One round trip for the state, the answer and whether it moved.
+    found = session.execute(_state_and_sex(), {"key": key}).first()
     if found is None:
         return
-    if found[0] != config_key(config, settings.REPORTING_YEAR_START):
+    if found[0] != _config_key(settings.INDICATORS_FILE, settings.REPORTING_YEAR_START):
         # Counted under another mapping: the next report rebuilds.
         session.execute(delete(IndicatorState))
         return
     sex = str(found[1])
     if found[2]:
         restate_sex(session, key, sex)
+    config = load_config(settings.INDICATORS_FILE)
     families = families_of(event.resource, config) if event.resource is not None else []
     if not families:
         return
@@ -104,22 +110,62 @@ def count_event(session: Session, event: AnalyticsEvent) -> None:
     members = [(month, f, "", "", sex) for f in [*families, ANY]]
     members += [(month, f, d, values[d] or "", None) for f in families for d in CELLS]
     members += [(year, f, "year", "", None) for f in families]
-    new = session.execute(
-        _insert(session)(IndicatorMember)
-        .values(
-            [
-                dict(month=m, family=f, dimension=d, value=v, user_key=key, sex=x)
-                for m, f, d, v, x in members
-            ]
-        )
-        .on_conflict_do_nothing()
-        .returning(IndicatorMember.family, IndicatorMember.dimension, IndicatorMember.value)
-    ).all()
+    rows = [
+        dict(month=m, family=f, dimension=d, value=v, user_key=key, sex=x)
+        for m, f, d, v, x in members
+    ]
+    new = session.execute(_join(session.get_bind().dialect.name), rows).all()
     joined = {f for f, d, _ in new if d == ""}
     bumps = [(f, "", "", int(f in joined), 1) for f in [*families, ANY]]
     bumps += [(f, "sex", sex, 1, 0) for f in joined]
     bumps += [(f, "new" if d == "year" else d, v, 1, 0) for f, d, v in new if d != ""]
     _bump(session, month, shard_of(key), bumps)
+
+
+@lru_cache(maxsize=8)
+def _config_key(path: str, start: str) -> str:
+    return config_key(load_config(path), start)
+
+
+@cache
+def _state_and_sex() -> Any:
+    """The counters' state, the sex of key `:key` now, and whether its rows say otherwise."""
+    key = bindparam("key", type_=String())
+    stated = select(Demographic.sex).where(Demographic.user_key == key).scalar_subquery()
+    sex_now = func.coalesce(stated, NOT_STATED)
+    moved = select(IndicatorMember.user_key).where(
+        IndicatorMember.user_key == key,
+        IndicatorMember.dimension == "",
+        IndicatorMember.sex != sex_now,
+    )
+    return select(IndicatorState.config, sex_now, moved.exists()).where(
+        IndicatorState.id == STATE_ID
+    )
+
+
+@cache
+def _join(dialect: str) -> Any:
+    """Insert membership rows (given as parameters); returns those that were new."""
+    table = typing.cast(Table, IndicatorMember.__table__)
+    return (
+        _dialect_insert(dialect)(table)
+        .on_conflict_do_nothing()
+        .returning(table.c.family, table.c.dimension, table.c.value)
+    )
+
+
+@cache
+def _add_to_counts(dialect: str) -> Any:
+    """Add to counter rows (given as parameters)."""
+    table = typing.cast(Table, IndicatorCount.__table__)
+    stmt = _dialect_insert(dialect)(table)
+    return stmt.on_conflict_do_update(
+        index_elements=["month", "family", "dimension", "value", "shard"],
+        set_={
+            "users": table.c.users + stmt.excluded.users,
+            "interactions": table.c.interactions + stmt.excluded.interactions,
+        },
+    )
 
 
 def _bump(
@@ -130,16 +176,7 @@ def _bump(
         dict(month=month, family=f, dimension=d, value=v, shard=shard, users=u, interactions=n)
         for f, d, v, u, n in sorted(bumps)
     ]
-    stmt = _insert(session)(IndicatorCount).values(rows)
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["month", "family", "dimension", "value", "shard"],
-            set_={
-                "users": IndicatorCount.users + stmt.excluded.users,
-                "interactions": IndicatorCount.interactions + stmt.excluded.interactions,
-            },
-        )
-    )
+    session.execute(_add_to_counts(session.get_bind().dialect.name), rows)
 
 
 def restate_sex(session: Session, key: str, sex: str) -> None:
