@@ -25,6 +25,7 @@ unless one of the rule's `unless` words is there ("should I keep a *copy* of my 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -72,6 +73,13 @@ class _Text:
         return cls(f" {' '.join(latin_words)} ", "".join(words), frozenset(word_at), word_at)
 
 
+def _all_phrases(signal: Signal) -> Iterator[_Phrase]:
+    yield from signal.phrases
+    for rule in signal.all_of:
+        for group in rule.groups:
+            yield from group
+
+
 def _words(phrase: str) -> str:
     return " ".join(_NOT_LETTER.sub(" ", phrase.lower()).split())
 
@@ -105,6 +113,42 @@ class _Phrase:
 
 def _phrases(strings: Iterable[object]) -> tuple[_Phrase, ...]:
     return tuple(_Phrase.of(str(s)) for s in strings)
+
+
+@dataclass(frozen=True)
+class _Screen:
+    """Whether any of some phrases could match a text, in one C-level search per script form.
+
+    A phrase matches only where its words (Latin) or its compact form (other scripts) occur
+    in the text as a substring, or, for a fuzzy Latin phrase, in a Latin text at least as
+    long as it. So a text that fails the screen cannot match any of the phrases, and the
+    phrase-by-phrase matching (negations, word starts, fuzziness) is left for the few that
+    pass: checking thousands of phrases one by one was most of the net's cost.
+    """
+
+    latin: re.Pattern[str] | None
+    compact: re.Pattern[str] | None
+    fuzzy_from: int | None  # the shortest fuzzy phrase's length, if fuzziness may apply
+
+    @classmethod
+    def of(cls, phrases: Iterable[_Phrase], *, fuzzy: bool = False) -> _Screen:
+        phrases = tuple(phrases)
+        latin = sorted({p.words for p in phrases if p.latin}, key=len)
+        compact = sorted({p.compact for p in phrases if not p.latin}, key=len)
+        lengths = [len(p.words) for p in phrases if fuzzy and p.latin and p.fuzzy]
+        return cls(_alternation(latin), _alternation(compact), min(lengths, default=None))
+
+    def passes(self, text: _Text) -> bool:
+        return bool(
+            (self.latin is not None and self.latin.search(text.latin))
+            or (self.compact is not None and self.compact.search(text.compact))
+            or (self.fuzzy_from is not None and len(text.latin.strip()) >= self.fuzzy_from)
+        )
+
+
+def _alternation(needles: list[str]) -> re.Pattern[str] | None:
+    """A pattern that finds any of `needles` as a plain substring (None for no needles)."""
+    return re.compile("|".join(map(re.escape, needles))) if needles else None
 
 
 @dataclass(frozen=True)
@@ -156,7 +200,8 @@ def _matches(
             fuzzy
             and phrase.fuzzy
             and len(text.latin.strip()) >= len(phrase.words)
-            and fuzz.partial_ratio(phrase.words, text.latin) >= FUZZY_MIN_SCORE
+            and fuzz.partial_ratio(phrase.words, text.latin, score_cutoff=FUZZY_MIN_SCORE)
+            >= FUZZY_MIN_SCORE
         )
     needle = phrase.compact
     return needle in text.compact and any(
@@ -170,11 +215,17 @@ def _matches(
 class Rule:
     groups: tuple[tuple[_Phrase, ...], ...]
     unless: tuple[_Phrase, ...] = ()
+    screens: tuple[_Screen, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "screens", tuple(_Screen.of(g) for g in self.groups))
 
     def fires(self, text: _Text, negations: _Negations = _Negations()) -> bool:
         def present(alt: _Phrase) -> bool:
             return _matches(alt, text, prefix=True, fuzzy=False, negations=negations)
 
+        if not all(screen.passes(text) for screen in self.screens):
+            return False
         return all(any(present(a) for a in group) for group in self.groups) and not any(
             _matches(word, text, prefix=True, fuzzy=False) for word in self.unless
         )
@@ -193,6 +244,14 @@ class Signal:
     all_of: tuple[Rule, ...] = ()
     first_person: bool = False
     risk: Risk = Risk.URGENT
+    screen: _Screen = field(init=False, repr=False, compare=False)
+    phrase_screen: _Screen = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        alternatives = [a for rule in self.all_of for group in rule.groups for a in group]
+        phrases = _Screen.of(self.phrases, fuzzy=True)
+        object.__setattr__(self, "phrase_screen", phrases)
+        object.__setattr__(self, "screen", _Screen.of([*self.phrases, *alternatives], fuzzy=True))
 
 
 @dataclass(frozen=True)
@@ -203,6 +262,19 @@ class Lexicon:
     informational: tuple[_Phrase, ...] = ()
     first_person: tuple[_Phrase, ...] = ()
     negations: _Negations = _Negations()
+    screens: dict[str, _Screen] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        every = [p for signal in self.signals for p in _all_phrases(signal)]
+        object.__setattr__(
+            self,
+            "screens",
+            {
+                "signals": _Screen.of(every, fuzzy=True),
+                "informational": _Screen.of(self.informational),
+                "first_person": _Screen.of(self.first_person),
+            },
+        )
 
     @classmethod
     def from_data(cls, data: dict) -> Lexicon:
@@ -236,7 +308,15 @@ class Lexicon:
         )
 
     def speaks_of_self(self, text: _Text) -> bool:
-        return any(_matches(w, text, prefix=False, fuzzy=False) for w in self.first_person)
+        return self.screens["first_person"].passes(text) and any(
+            _matches(w, text, prefix=False, fuzzy=False) for w in self.first_person
+        )
+
+    def asks(self, text: _Text) -> bool:
+        """Whether `text` has one of this language's cues of a question about the topic."""
+        return self.screens["informational"].passes(text) and any(
+            _matches(cue, text, prefix=False, fuzzy=False) for cue in self.informational
+        )
 
     def fired(self, text: _Text, asks: bool = False) -> Iterator[tuple[str, Signal]]:
         """(trigger, signal) for every signal that fires on `text`.
@@ -245,7 +325,11 @@ class Lexicon:
         situation still fires ("they beat me what is the police number"), never a topic word
         or a concern ("what is trafficking", "is it legal to keep my passport").
         """
+        if not self.screens["signals"].passes(text):
+            return
         for signal in self.signals:
+            if not signal.screen.passes(text):
+                continue
             if signal.first_person and not self.speaks_of_self(text):
                 continue
             if asks and (
@@ -257,7 +341,7 @@ class Lexicon:
             trigger = next(
                 (
                     p.text
-                    for p in signal.phrases
+                    for p in (signal.phrases if signal.phrase_screen.passes(text) else ())
                     if _matches(p, text, prefix=False, fuzzy=True, negations=self.negations)
                 ),
                 None,
@@ -292,11 +376,7 @@ class SafetyNet:
     def informational(self, text: str) -> bool:
         """Whether `text` asks about the topic rather than telling a situation."""
         prepared = _Text.of(text)
-        return any(
-            _matches(cue, prepared, prefix=False, fuzzy=False)
-            for lexicon in self.lexicons
-            for cue in lexicon.informational
-        )
+        return any(lexicon.asks(prepared) for lexicon in self.lexicons)
 
     def alarm(self, text: str) -> Alarm | None:
         """What fires on normalized `text` (None for nothing, or for a question about it)."""

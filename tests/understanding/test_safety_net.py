@@ -9,7 +9,7 @@ import pytest
 
 from bot.understanding.evaluation import load_examples
 from bot.understanding.normalize import normalize
-from bot.understanding.safety_net import Alarm, default_safety_net
+from bot.understanding.safety_net import Alarm, _Text, default_safety_net
 from bot.vocabulary import Indicator, Risk
 
 TESTS = Path(__file__).resolve().parents[2] / "nlu" / "tests"
@@ -359,3 +359,38 @@ def test_urgent_signals_win_over_concerns(text: str) -> None:
     found = alarm(text)
     assert found is not None and found.risk is Risk.URGENT
     assert Indicator.WAGE_WITHHOLDING in found.indicators
+
+
+def test_the_screens_let_every_phrase_of_the_data_through() -> None:
+    """The screens skip signals whose phrases cannot occur in a text: each phrase and rule
+    word of every language, inside a sentence, must pass its lexicon's, its signal's and its
+    rule group's screen (else that phrase could never fire again)."""
+    checked = 0
+    for lexicon in default_safety_net().lexicons:
+        for signal in lexicon.signals:
+            groups = [(rule.screens[i], group) for rule in signal.all_of
+                      for i, group in enumerate(rule.groups)]  # fmt: skip
+            for screen, phrases in [(signal.phrase_screen, signal.phrases), *groups]:
+                for phrase in phrases:
+                    text = _Text.of(f"so {phrase.text} now")
+                    assert lexicon.screens["signals"].passes(text), phrase.text
+                    assert signal.screen.passes(text) and screen.passes(text), phrase.text
+                    checked += 1
+        for name in ("informational", "first_person"):
+            for cue in getattr(lexicon, name):
+                assert lexicon.screens[name].passes(_Text.of(f"so {cue.text} now")), cue.text
+    assert checked > 2000
+
+
+@pytest.mark.parametrize(
+    ("text", "passes"),
+    [
+        ("they took my pasport", True),  # a fuzzy phrase may match a Latin text this long
+        ("ok", False),  # too short for any fuzzy phrase, and no phrase in it
+        ("အခန်းထဲ ပိတ်ထားတယ်", True),
+        ("မင်္ဂလာပါ", False),
+    ],
+)
+def test_a_screen_passes_only_texts_a_phrase_could_match(text: str, passes: bool) -> None:
+    screens = [lexicon.screens["signals"] for lexicon in default_safety_net().lexicons]
+    assert any(s.passes(_Text.of(normalize(text).text)) for s in screens) is passes
