@@ -53,9 +53,12 @@ class Messenger:
 
     def __init__(self, *, app_secret: str, page_token: str, graph_url: str, timeout: float):
         self._secret = app_secret.encode()
-        self._token = page_token
         self._client = http_client.client(
             base_url=graph_url.rstrip("/"), timeout=httpx.Timeout(timeout, connect=5.0)
+        )
+        # Parsed once: httpx parsing it on every send was a quarter of the send's CPU.
+        self._send_url = httpx.URL(
+            f"{graph_url.rstrip('/')}/me/messages", params={"access_token": page_token}
         )
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> bool:
@@ -126,9 +129,7 @@ class Messenger:
     async def send(self, address: str, reply: Reply, tag: str | None = None) -> SendResult:
         try:
             response = await self._client.post(
-                "/me/messages",
-                params={"access_token": self._token},
-                json=self.render(address, reply, tag),
+                self._send_url, json=self.render(address, reply, tag)
             )
         except httpx.HTTPError as exc:
             raise SendError(f"network: {type(exc).__name__}", retryable=True) from exc

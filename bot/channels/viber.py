@@ -59,6 +59,7 @@ class Viber:
             headers={"X-Viber-Auth-Token": auth_token},
             timeout=httpx.Timeout(timeout, connect=5.0),
         )
+        self._send_url = httpx.URL(f"{api_url.rstrip('/')}/send_message")  # parsed once
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> bool:
         signature = headers.get("x-viber-content-signature", "")
@@ -127,7 +128,7 @@ class Viber:
 
     async def send(self, address: str, reply: Reply, tag: str | None = None) -> SendResult:
         try:
-            response = await self._client.post("/send_message", json=self.render(address, reply))
+            response = await self._client.post(self._send_url, json=self.render(address, reply))
         except httpx.HTTPError as exc:
             raise SendError(f"network: {type(exc).__name__}", retryable=True) from exc
         if response.status_code >= 500 or response.status_code == 429:

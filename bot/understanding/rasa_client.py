@@ -93,6 +93,8 @@ class RasaClient:
         self.timeout = timeout
         self.queue_seconds = max(queue_seconds, timeout)
         self._params = {"token": token} if token else {}
+        # Parsed once: httpx parsing it on every request was a quarter of the request's CPU.
+        self._parse_url = httpx.URL(f"{self.url}/model/parse", params=self._params)
         self._slots = asyncio.Semaphore(concurrency)
         self._failing = False
         self._http = http_client.client(
@@ -112,9 +114,7 @@ class RasaClient:
         try:
             # httpx times each phase; the overall deadline also bounds a server that drips.
             async with asyncio.timeout(self.timeout):
-                response = await self._http.post(
-                    f"{self.url}/model/parse", params=self._params, json={"text": text}
-                )
+                response = await self._http.post(self._parse_url, json={"text": text})
             response.raise_for_status()
             payload = response.json()
         except (httpx.HTTPError, ValueError, TimeoutError) as exc:
