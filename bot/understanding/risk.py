@@ -31,11 +31,13 @@ URGENT_INDICATORS = frozenset(
 )
 
 
+_INDICATORS = {indicator.value: indicator for indicator in Indicator}
+
+
 def split_label(label: str) -> tuple[str, tuple[Indicator, ...]]:
     """`info_fees+debt_bondage` -> ("info_fees", (debt_bondage,)); unknown indicators dropped."""
     intent, *rest = label.split(LABEL_SEPARATOR)
-    known = {i.value for i in Indicator}
-    return intent, tuple(Indicator(name) for name in rest if name in known)
+    return intent, tuple(_INDICATORS[name] for name in rest if name in _INDICATORS)
 
 
 def merge(*groups: Iterable[Indicator]) -> tuple[Indicator, ...]:
