@@ -1,15 +1,15 @@
 """What the message pipeline asks of the dialogue engine: one turn in, replies and effects out.
 
 Effects are what the engine decided should change besides the replies (a transcript line, an
-acknowledgement noted on a case); the pipeline applies them in the turn's transaction
-(`bot/pipeline/effects.py`), so the engine decides and the edges write.
+acknowledgement noted on a case, where the conversation now is); the pipeline applies them in
+the turn's transaction (`bot/pipeline/effects.py`), so the engine decides and the edges write.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -48,7 +48,21 @@ class CaseAcknowledged:
     at: datetime
 
 
-Effect = CaseLine | CaseAcknowledged
+@dataclass(frozen=True)
+class ConversationSaved:
+    """Where the person now is in a flow (the whole row, written in one statement): the engine
+    works on a copy out of the session, so no unit of work tracks it through the turn."""
+
+    user_id: int
+    flow: str | None
+    step: str | None
+    slots: dict[str, Any]
+    path: list[str]
+    misses: int
+    updated_at: datetime
+
+
+Effect = CaseLine | CaseAcknowledged | ConversationSaved
 
 
 @dataclass

@@ -16,7 +16,6 @@ from datetime import timedelta
 from typing import Any
 
 import regex
-from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from bot.db.models import Case, Conversation, User
@@ -24,6 +23,7 @@ from bot.dialogue.actions import ACTIONS, ActionContext
 from bot.dialogue.base import (
     CaseAcknowledged,
     CaseLine,
+    ConversationSaved,
     Effect,
     Response,
     Turn,
@@ -123,7 +123,11 @@ class Engine:
 
     def respond(self, session: Session, user: User, turn: Turn) -> Response:
         stored, case = cases.conversation_and_case(session, user)
-        conversation = self._conversation(session, user, turn, stored)
+        if stored is not None:
+            # Worked on out of the session and saved whole as an effect (`ConversationSaved`):
+            # the session's unit of work cost more than the row.
+            session.expunge(stored)
+        conversation = self._conversation(user, turn, stored)
         language = (
             user.language
             or (turn.parse.lang if turn.parse else None)
@@ -478,14 +482,23 @@ class Engine:
             # Staff see what the bot already told the person.
             ctx.effects += [CaseLine(case.id, "bot", reply.text) for reply in ctx.replies]
         if ctx.forgotten:
-            ctx.effects = []  # their case lines were erased with the rest
-            if inspect(ctx.conversation).pending:
-                session.expunge(ctx.conversation)
-            return
-        if ctx.untracked:
+            ctx.effects = []  # their case lines and their conversation were erased with the rest
             return
         conversation = ctx.conversation
         conversation.updated_at = ctx.turn.received_at
+        ctx.effects.append(
+            ConversationSaved(
+                user_id=ctx.user.id,
+                flow=conversation.flow,
+                step=conversation.step,
+                slots=conversation.slots,
+                path=conversation.path,
+                misses=conversation.misses,
+                updated_at=conversation.updated_at,
+            )
+        )
+        if ctx.untracked:
+            return
         step = conversation.step
         for resource in ctx.resources or (None,):
             analytics.record(
@@ -498,11 +511,10 @@ class Engine:
             )
 
     def _conversation(
-        self, session: Session, user: User, turn: Turn, conversation: Conversation | None
+        self, user: User, turn: Turn, conversation: Conversation | None
     ) -> Conversation:
         if conversation is None:
             conversation = Conversation(user_id=user.id, slots={}, path=[], misses=0)
-            session.add(conversation)
         elif conversation.updated_at and turn.received_at - conversation.updated_at > self.timeout:
             # Inactive too long: whatever was asked is stale; the next message starts afresh.
             conversation.flow = conversation.step = None

@@ -5,13 +5,16 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from bot.db.models import Case
-from bot.dialogue.base import CaseAcknowledged, CaseLine, Effect
-from bot.services import cases
+from bot.dialogue.base import CaseAcknowledged, CaseLine, ConversationSaved, Effect
+from bot.services import cases, conversations
 
 
 def apply(session: Session, effects: list[Effect]) -> None:
     """In order: transcript lines keep the order the person saw things in."""
     for effect in effects:
+        if isinstance(effect, ConversationSaved):
+            conversations.save(session, effect)
+            continue
         case = session.get(Case, effect.case_id)
         if case is None:  # erased within the turn
             continue
