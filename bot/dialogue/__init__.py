@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.corridors.data import corridors, job_flags
 from bot.dialogue.engine import Engine
 from bot.dialogue.flows import load
 from bot.dialogue.i18n import Translator
@@ -16,6 +17,11 @@ def build_dialogue(settings: Settings) -> Engine:
     flows = load()
     if flows.problems:
         raise RuntimeError("flows are broken:\n" + "\n".join(flows.problems))
+    # Read by actions on first use otherwise: the first person to paste a job ad would wait
+    # for the files to load and the patterns to compile, and a server freezes them with the
+    # rest of its start-up heap.
+    corridors()
+    _ = job_flags().searches
     return Engine(
         flows,
         Translator(),
