@@ -55,7 +55,7 @@ def _start_nlu(settings: Settings) -> tuple[Settings, nlu_env.NluServer | None]:
     port = urlparse(settings.RASA_URL).port or 5005
     log.info("starting the NLU server (the first run installs Rasa and trains: a few minutes)")
     try:
-        server = nlu_env.start_server(port, token)
+        server = nlu_env.start_server(port, token, nice=settings.NLU_NICE)
     except nlu_env.NluEnvError as exc:
         log.warning("no NLU server (%s): the bot answers from keywords only", exc)
         return settings, None

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     RASA_TOKEN: str = ""
     NLU_TIMEOUT_SECONDS: float = 1.0
     NLU_CONCURRENCY: int = Field(default=8, ge=1)  # parses in flight per process
+    # How much lower the CPU priority (nice) of the NLU server that `safestep run` and `safestep
+    # nlu serve` start is: like the workers, it yields to the web's acknowledgements.
+    NLU_NICE: int = Field(default=5, ge=0, le=19)
 
     PSEUDONYM_KEY: str = ""
     DATA_KEY: str = ""

@@ -78,6 +78,7 @@ from sqlalchemy import func, select
 from bot.db.models import Case, CaseMessage, InboundEvent, OutboxMessage, User
 from bot.db.session import Database
 from bot.services.seed import seed_if_empty
+from bot.settings import Settings
 from bot.understanding import nlu_env, plain_assistant
 from bot.understanding.evaluation import load_examples
 from tests.fixtures.bot import messenger_body, messenger_text, settled, sign_messenger
@@ -542,7 +543,11 @@ def main() -> None:
     # Stopped from outside, still stop the Rasa servers (their own process groups).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
-    nlu = nlu_env.start_server(nlu_env.free_port(), token="", model=nlu_env.ensure_model())
+    # At the priority `safestep run` gives it (NLU_NICE); alone on the machine (row 1), the
+    # same as any other.
+    nlu = nlu_env.start_server(
+        nlu_env.free_port(), token="", model=nlu_env.ensure_model(), nice=Settings().NLU_NICE
+    )
     try:
         plain = plain_assistant.start_server(nlu_env.free_port())
         try:

@@ -265,15 +265,27 @@ class NluServer:
                 self.process.wait()
 
 
+def lower_priority(pid: int, nice: int) -> None:
+    """Make process `pid` `nice` lower in CPU priority than it is (not below the lowest)."""
+    if not nice:
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, min(19, os.getpriority(os.PRIO_PROCESS, pid) + nice))
+    except OSError as exc:  # not permitted here: equal priority
+        log.warning("could not lower the NLU server's CPU priority: %s", exc)
+
+
 def start_server(
     port: int,
     token: str,
     model: Path | None = None,
     ready_timeout: float = 180.0,
     extra_args: Sequence[str] = (),
+    nice: int = 0,
 ) -> NluServer:
     """Start the NLU server (training first if needed) and wait until it answers;
-    `extra_args` go to `rasa run` (e.g. `--credentials` for a chat channel)."""
+    `extra_args` go to `rasa run` (e.g. `--credentials` for a chat channel); `nice` lowers
+    its CPU priority by that much."""
     rasa = ensure_env()
     model = model or ensure_model()
     logs = home() / "logs"
@@ -293,6 +305,7 @@ def start_server(
             start_new_session=True,
         )
     server = NluServer(process, f"http://127.0.0.1:{port}", token, log_path)
+    lower_priority(process.pid, nice)
     try:
         wait_ready(server.url, token, ready_timeout, process)
     except NluEnvError as exc:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -48,3 +50,17 @@ def test_model_and_venv_are_keyed_by_content(project: Path, tmp_path: Path) -> N
     assert nlu_env.model_path(project / "config.stock.yml") != nlu_env.model_path()
     (project / "requirements.lock").write_text("rasa==3.6.21\n")
     assert nlu_env.venv_dir() != venv
+
+
+def test_the_nlu_server_can_yield_the_cpu_to_the_web() -> None:
+    """`NLU_NICE`: the server's process ends up that much lower in priority."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        before = os.getpriority(os.PRIO_PROCESS, child.pid)
+        nlu_env.lower_priority(child.pid, 5)
+        assert os.getpriority(os.PRIO_PROCESS, child.pid) == min(19, before + 5)
+        nlu_env.lower_priority(child.pid, 0)
+        assert os.getpriority(os.PRIO_PROCESS, child.pid) == min(19, before + 5)
+    finally:
+        child.kill()
+        child.wait()
