@@ -139,8 +139,8 @@ def create_app(
         webhook_db = (
             Database(
                 settings.DATABASE_URL,
-                pool_size=2,
-                max_overflow=2,
+                pool_size=4,
+                max_overflow=0,
                 pre_ping=False,
                 first_in_line=True,
             )
