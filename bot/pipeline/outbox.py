@@ -132,6 +132,13 @@ def _insert_rows() -> Any:
     return insert(table).returning(table.c.id, sort_by_parameter_order=True)
 
 
+@cache
+def _close_breaker() -> Any:
+    """Delete channel `:broken`'s breaker (built once: every batch of sends runs it)."""
+    table = cast(Table, ChannelBreaker.__table__)
+    return delete(table).where(table.c.channel == bindparam("broken"))
+
+
 def _expired(expires_at: datetime | None, now: datetime) -> bool:
     """Past the reply window (Messenger's 24 hours or 7 days, or a retry's extra day)."""
     return expires_at is not None and expires_at <= now
@@ -389,7 +396,8 @@ class Sender:
     async def _release(self, claim: Claim) -> None:
         def release() -> None:
             with self.db.session() as session:
-                values = {"lease_until": None, "attempts": OutboxMessage.attempts - 1}
+                attempts = OutboxMessage.__table__.c.attempts - 1
+                values = {"lease_until": None, "attempts": attempts}
                 settle(session, OutboxMessage, claim, status=PENDING, **values)
 
         try:
@@ -521,9 +529,7 @@ class Sender:
                 if not kept:
                     log.error("outbox message %s was sent after its lease was lost", claim.id)
             for channel in sorted({channel for _, channel, _ in sent}):
-                closed = session.execute(
-                    delete(ChannelBreaker).where(ChannelBreaker.channel == channel)
-                )
+                closed = session.execute(_close_breaker(), {"broken": channel})
                 if rowcount(closed):
                     log.warning("channel %s works again: its circuit breaker is closed", channel)
 
