@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -99,6 +100,14 @@ class InboundEvent(Base):
     __table_args__ = (
         UniqueConstraint("channel", "external_id"),
         Index("ix_inbound_claim", "status", "shard", "id"),
+        # The claim's walk in id order over unfinished events only: by the primary key it
+        # stepped over every handled one first (all of a backlog's, for each claim).
+        Index(
+            "ix_inbound_unfinished",
+            "id",
+            postgresql_where=text("status IN ('pending', 'working')"),
+            sqlite_where=text("status IN ('pending', 'working')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -125,6 +134,12 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_claim", "status", "next_attempt_at"),
+        Index(
+            "ix_outbox_unsent",
+            "id",
+            postgresql_where=text("status IN ('pending', 'working')"),
+            sqlite_where=text("status IN ('pending', 'working')"),
+        ),
         Index("ix_outbox_user", "user_id", "id"),
         Index("ix_outbox_external", "channel", "external_id"),
     )
