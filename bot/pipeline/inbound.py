@@ -16,6 +16,7 @@ from sqlalchemy import (
     bindparam,
     case,
     exists,
+    func,
     or_,
     select,
     update,
@@ -71,27 +72,24 @@ def store_new(session: Session, events: list[Inbound]) -> set[tuple[str, str]]:
     """
     if not events:
         return set()
-    insert = _insert_new(session.get_bind().dialect.name)
-    stored = {(ch, external_id) for ch, external_id in session.execute(insert, _rows(events))}
-    if stored:
+    dialect = session.get_bind().dialect.name
+    stored = {(row[0], row[1]) for row in session.execute(_insert_new(dialect), _rows(events))}
+    if stored and dialect != "postgresql":  # PostgreSQL's INSERT notifies by itself
         wakeups.notify(session, wakeups.INBOUND)
     return stored
 
 
 def store_autocommit(db: Database, events: list[Inbound]) -> set[tuple[str, str]]:
-    """`store_new` on PostgreSQL without a transaction: the INSERT commits on its own (it is
-    all or nothing by itself), then the NOTIFY. Two round trips on an acknowledgement's path
-    instead of five (ping, BEGIN, INSERT, NOTIFY, COMMIT), each a wait for the server's process
-    while the workers and the NLU keep the cores busy."""
+    """`store_new` on PostgreSQL without a transaction: one statement, which inserts, sends
+    the wake-up and commits, all or nothing (see `_insert_new`). One round trip on an
+    acknowledgement's path instead of five (ping, BEGIN, INSERT, NOTIFY, COMMIT), each a wait
+    for the server's process while the workers and the NLU keep the cores busy."""
     if not events:
         return set()
     with db.engine.connect() as connection:
         autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
         rows = autocommit.execute(_insert_new("postgresql"), _rows(events))
-        stored = {(ch, external_id) for ch, external_id in rows}
-        if stored:
-            wakeups.notify_now(autocommit, wakeups.INBOUND)
-    return stored
+        return {(row[0], row[1]) for row in rows}
 
 
 def _rows(events: list[Inbound]) -> list[dict[str, Any]]:
@@ -117,11 +115,16 @@ def _insert_new(dialect: str) -> Any:
     compiled once (SQLAlchemy batches the rows into VALUES within the backend's limits). Built
     with its rows inside, it was compiled on every webhook: 1.2 ms of the web's 2.9 ms."""
     table = cast(Table, InboundEvent.__table__)
+    returning: list[Any] = [table.c.channel, table.c.external_id]
+    if dialect == "postgresql":
+        # The wake-up in the same statement, for the rows it inserted only (a redelivery that
+        # stores nothing wakes nobody); sent on commit, the same topic once a transaction.
+        returning.append(func.pg_notify(wakeups.INBOUND, ""))
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
         insert(table)
         .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-        .returning(table.c.channel, table.c.external_id)
+        .returning(*returning)
     )
 
 

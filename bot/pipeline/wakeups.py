@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 import psycopg
-from sqlalchemy import Connection, event, make_url, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.orm import Session
 
 from bot.db.session import sqlite_file
@@ -57,11 +57,6 @@ def notify(session: Session, topic: str) -> None:
             once=True,
         )
     pending.add(topic)
-
-
-def notify_now(connection: Connection, topic: str) -> None:
-    """`notify` on a PostgreSQL connection outside a transaction: sent at once."""
-    connection.execute(_NOTIFY, {"topic": topic})
 
 
 def local_directory(url: str) -> Path | None:
