@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, Engine, Result, create_engine, event, make_url
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -232,6 +233,11 @@ def _lock_path(url: str) -> str | None:
 def _busy_seconds(url: str) -> float:
     """How long a SQLite writer waits for the lock: `?timeout=` in the URL, else 30 s."""
     return float(str(make_url(url).query.get("timeout", 30)))
+
+
+def insert_for(dialect: str) -> Any:
+    """INSERT with ON CONFLICT for a backend (`engine.dialect.name`): both spell it alike."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def rowcount(result: Result[Any]) -> int:

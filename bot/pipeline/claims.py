@@ -29,7 +29,6 @@ from sqlalchemy import (
     or_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -182,8 +181,3 @@ def is_database_outage(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     )
-
-
-def dialect_insert(session: Session) -> Any:
-    """INSERT with ON CONFLICT for the session's backend (both spell it the same way)."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert

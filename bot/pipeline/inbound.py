@@ -21,13 +21,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from bot.channels.base import Channel
 from bot.clock import utcnow
 from bot.db.models import InboundEvent, OutboxMessage, User
-from bot.db.session import Database
+from bot.db.session import Database, insert_for
 from bot.dialogue.base import Dialogue, Turn
 from bot.messages import Inbound
 from bot.pipeline import effects, outbox, wakeups
@@ -120,9 +119,8 @@ def _insert_new(dialect: str) -> Any:
         # The wake-up in the same statement, for the rows it inserted only (a redelivery that
         # stores nothing wakes nobody); sent on commit, the same topic once a transaction.
         returning.append(func.pg_notify(wakeups.INBOUND, ""))
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
-        insert(table)
+        insert_for(dialect)(table)
         .on_conflict_do_nothing(index_elements=["channel", "external_id"])
         .returning(*returning)
     )

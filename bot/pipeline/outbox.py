@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, aliased
 from bot.channels.base import Channel, SendError, SendResult, storable_id
 from bot.clock import utcnow
 from bot.db.models import ChannelBreaker, OutboxMessage, User
-from bot.db.session import Database, rowcount
+from bot.db.session import Database, insert_for, rowcount
 from bot.messages import Reply
 from bot.pipeline import wakeups
 from bot.pipeline.claims import (
@@ -37,7 +37,6 @@ from bot.pipeline.claims import (
     claim_batch,
     claim_one,
     claimable,
-    dialect_insert,
     is_database_outage,
     now_param,
     renew,
@@ -584,7 +583,7 @@ class Sender:
 
     def _open_breaker(self, session: Session, channel: str, error: str, now: datetime) -> datetime:
         # Several sends may be refused at once: the first opens the breaker, the others add to it.
-        stmt = dialect_insert(session)(ChannelBreaker).values(
+        stmt = insert_for(session.get_bind().dialect.name)(ChannelBreaker).values(
             channel=channel, error=error, opened_at=now, retry_at=now, trips=0
         )
         session.execute(stmt.on_conflict_do_nothing(index_elements=["channel"]))

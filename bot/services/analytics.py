@@ -6,11 +6,11 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Table, insert
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
 from bot.db.models import AnalyticsEvent, AnalyticsMonthly, User
+from bot.db.session import insert_for
 from bot.services import indicator_counts
 from bot.services.pseudonyms import current_key
 
@@ -82,8 +82,7 @@ def _insert_event() -> Any:
 @cache
 def _roll_up_statement(dialect: str) -> Any:
     table = cast(Table, AnalyticsMonthly.__table__)
-    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert_into(table).on_conflict_do_update(
+    return insert_for(dialect)(table).on_conflict_do_update(
         index_elements=["month", "resource", "user_key", "channel", "language", "country"],
         set_={"interactions": table.c.interactions + 1},
     )

@@ -7,10 +7,10 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.db.models import Conversation
+from bot.db.session import insert_for
 from bot.dialogue.base import ConversationSaved
 
 
@@ -22,7 +22,7 @@ def save(session: Session, state: ConversationSaved) -> None:
 @cache
 def _upsert(dialect: str) -> Any:
     table = cast(Table, Conversation.__table__)
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    insert = insert_for(dialect)(table)
     columns = ("flow", "step", "slots", "path", "misses", "updated_at")
     return insert.on_conflict_do_update(
         index_elements=["user_id"], set_={c: insert.excluded[c] for c in columns}

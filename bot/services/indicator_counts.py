@@ -36,7 +36,6 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import cast
 
@@ -49,6 +48,7 @@ from bot.db.models import (
     IndicatorMember,
     IndicatorState,
 )
+from bot.db.session import insert_for
 from bot.services.indicator_config import Config, config_key, families_of, load_config
 from bot.services.pseudonyms import reporting_year
 from bot.settings import get_settings
@@ -71,10 +71,6 @@ def year_of(month: str, start: str) -> str:
     """The first month (YYYY-MM) of the reporting year `month` falls in."""
     year = reporting_year(date(int(month[:4]), int(month[5:7]), 1), start)
     return f"{year:04d}-{start[5:7]}"
-
-
-def _dialect_insert(dialect: str) -> Any:
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 # ---- the live path ------------------------------------------------------------------------
@@ -148,7 +144,7 @@ def _join(dialect: str) -> Any:
     """Insert membership rows (given as parameters); returns those that were new."""
     table = typing.cast(Table, IndicatorMember.__table__)
     return (
-        _dialect_insert(dialect)(table)
+        insert_for(dialect)(table)
         .on_conflict_do_nothing()
         .returning(table.c.family, table.c.dimension, table.c.value)
     )
@@ -158,7 +154,7 @@ def _join(dialect: str) -> Any:
 def _add_to_counts(dialect: str) -> Any:
     """Add to counter rows (given as parameters)."""
     table = typing.cast(Table, IndicatorCount.__table__)
-    stmt = _dialect_insert(dialect)(table)
+    stmt = insert_for(dialect)(table)
     return stmt.on_conflict_do_update(
         index_elements=["month", "family", "dimension", "value", "shard"],
         set_={

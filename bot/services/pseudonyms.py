@@ -18,12 +18,12 @@ from datetime import date, datetime, timedelta
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
 from bot.db.models import PseudonymKey
+from bot.db.session import insert_for
 from bot.services import crypto
 from bot.settings import get_settings
 
@@ -54,10 +54,8 @@ def _version_secret(session: Session, version: str) -> str | None:
     """The version's secret, created on first use (two workers racing create it once)."""
     row = session.get(PseudonymKey, version)
     if row is None:
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         session.execute(
-            insert(PseudonymKey)
+            insert_for(session.get_bind().dialect.name)(PseudonymKey)
             .values(
                 version=version,
                 secret_enc=crypto.encrypt(secrets.token_hex(32)),
