@@ -251,7 +251,11 @@ class Case(Base):
     """An escalated conversation that a person from the hotline answers."""
 
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_queue", "status", "priority", "waiting_since"),)
+    __table_args__ = (
+        Index("ix_cases_queue", "status", "priority", "waiting_since"),
+        # Every turn looks up its sender's active case: without it, a scan of all cases.
+        Index("ix_cases_user", "user_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     user_id: Mapped[int | None] = mapped_column(Id, ForeignKey("users.id", ondelete="SET NULL"))
@@ -287,6 +291,7 @@ class CaseMessage(Base):
     """One line of a case transcript; text is encrypted with DATA_KEY."""
 
     __tablename__ = "case_messages"
+    __table_args__ = (Index("ix_case_messages_case", "case_id", "id"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     case_id: Mapped[int] = mapped_column(Id, ForeignKey("cases.id", ondelete="CASCADE"))
@@ -320,6 +325,7 @@ class Alert(Base):
 
 class CaseNote(Base):
     __tablename__ = "case_notes"
+    __table_args__ = (Index("ix_case_notes_case", "case_id", "id"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     case_id: Mapped[int] = mapped_column(Id, ForeignKey("cases.id", ondelete="CASCADE"))
