@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, Engine, Result, create_engine, event, make_url
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -118,6 +118,19 @@ class Database:
         """A unit of work: committed on success, rolled back on error."""
         with self._write_turn(), self.sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def autocommit(self) -> Iterator[Connection]:
+        """Statements that each stand alone (a claim, a send's record): on PostgreSQL each one
+        commits by itself, one round trip instead of BEGIN, the statement and COMMIT, each a
+        wait and a wake-up for the server's process; on SQLite, one transaction under the
+        writer lock (statements there are calls, not round trips)."""
+        if self._writer is not None:
+            with self._write_turn(), self.engine.begin() as connection:
+                yield connection
+            return
+        with self.engine.connect() as connection:
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextmanager
     def _write_turn(self) -> Iterator[None]:

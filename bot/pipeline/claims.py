@@ -27,8 +27,10 @@ from sqlalchemy import (
     Table,
     bindparam,
     or_,
+    select,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -60,77 +62,59 @@ def now_param() -> BindParameter[datetime]:
     return bindparam("now", type_=DateTime(timezone=True))
 
 
-def claim_one(
-    session: Session, model: Any, candidates: Select, lease_seconds: float
-) -> Claim | None:
-    """Take the first id that `candidates` selects; None when there is none or it was taken."""
-    now = utcnow()
-    row_id = session.execute(
-        candidates.limit(1).with_for_update(skip_locked=True, of=model), {"now": now}
-    ).scalar_one_or_none()
-    if row_id is None:
-        return None
-    token = secrets.token_hex(16)
-    claimed = session.execute(
-        update(model)
-        .where(model.id == row_id, claimable(model, now))
-        .values(
-            status=WORKING,
-            lease_until=now + timedelta(seconds=lease_seconds),
-            attempts=model.attempts + 1,
-            claim_token=token,
-        )
-    )
-    return Claim(row_id, token) if rowcount(claimed) == 1 else None
-
-
 def claim_batch(
-    session: Session,
+    connection: Connection | Session,
     model: Any,
     candidates: Select,
     lease_seconds: float,
     limit: int,
     *returning: Any,
 ) -> list[tuple[Claim, tuple[Any, ...]]]:
-    """Take up to `limit` rows that `candidates` selects, in one statement pair.
+    """Take up to `limit` rows that `candidates` selects, oldest first, in one statement.
 
-    One transaction per batch instead of one per row: on SQLite the write lock is taken once,
-    on PostgreSQL rows another worker holds are skipped. The rows share one fresh token (a
-    takeover still gives each row a new one). `returning` columns come back with each claim,
-    so the worker needs no second transaction to read what it claimed.
+    An UPDATE of the rows its subquery picks: on PostgreSQL it skips rows another worker holds
+    and, run on its own (`Database.autocommit`), it is one round trip; on SQLite the writer
+    lock orders it. The rows share one fresh token (a takeover still gives each row a new one).
+    `returning` columns come back with each claim, so the worker reads nothing more.
     """
-    pick, take = _batch_statements(model, candidates, returning)
     now = utcnow()
-    ids = list(session.execute(pick, {"now": now, "limit": limit}).scalars())
-    if not ids:
-        return []
-    token = secrets.token_hex(16)
-    lease = now + timedelta(seconds=lease_seconds)
-    claimed = session.execute(take, {"ids": ids, "now": now, "lease": lease, "token": token}).all()
+    claimed = connection.execute(
+        _claim_statement(model, candidates, returning),
+        {
+            "now": now,
+            "limit": limit,
+            "lease": now + timedelta(seconds=lease_seconds),
+            "token": secrets.token_hex(16),
+        },
+    ).all()
     return sorted(
-        ((Claim(row[0], token), tuple(row[1:])) for row in claimed), key=lambda c: c[0].id
+        ((Claim(row[0], row[1]), tuple(row[2:])) for row in claimed), key=lambda c: c[0].id
     )
 
 
 @cache
-def _batch_statements(
-    model: Any, candidates: Select, returning: tuple[Any, ...]
-) -> tuple[Any, Any]:
-    """`claim_batch`'s two statements for these candidates (built once: `now_param`)."""
-    pick = candidates.limit(bindparam("limit")).with_for_update(skip_locked=True, of=model)
+def _claim_statement(model: Any, candidates: Select, returning: tuple[Any, ...]) -> Any:
+    """`claim_batch`'s statement for these candidates (built once: `now_param`)."""
+    # A CTE, evaluated once: as a plain IN (subquery), PostgreSQL may scan it again for each
+    # row it updates, and each scan picks (and locks) more rows than the limit.
+    picked = (
+        candidates.limit(bindparam("limit"))
+        .with_for_update(skip_locked=True, of=model)
+        .cte("picked")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
     rows = _table(model).c
-    take = (
+    return (
         update(_table(model))
-        .where(rows.id.in_(bindparam("ids", expanding=True)), claimable(rows, now_param()))
+        .where(rows.id.in_(select(picked.c.id)), claimable(rows, now_param()))
         .values(
             status=WORKING,
             lease_until=bindparam("lease"),
             attempts=rows.attempts + 1,
             claim_token=bindparam("token"),
         )
-        .returning(rows.id, *(rows[column.key] for column in returning))
+        .returning(rows.id, rows.claim_token, *(rows[column.key] for column in returning))
     )
-    return pick, take
 
 
 def _table(model: Any) -> Table:
@@ -148,7 +132,7 @@ def settle(session: Session, model: Any, claim: Claim, **values: Any) -> bool:
     """
     held = {"held_id": claim.id, "held_token": claim.token}
     if any(isinstance(v, ClauseElement) for v in values.values()):  # an expression: built here
-        done = session.execute(_held_row(model).values(**values), held)
+        done = session.execute(held_row(model).values(**values), held)
     else:  # the usual case: a statement built once per set of columns (`now_param`)
         statement = _settle_statement(model, tuple(values))
         done = session.execute(statement, held | {f"new_{k}": v for k, v in values.items()})
@@ -156,8 +140,8 @@ def settle(session: Session, model: Any, claim: Claim, **values: Any) -> bool:
 
 
 @cache
-def _held_row(model: Any) -> Any:
-    """An UPDATE of the row a claim (`:held_id`, `:held_token`) still holds."""
+def held_row(model: Any) -> Any:
+    """An UPDATE of the row a claim (`:held_id`, `:held_token`) still holds (values to add)."""
     rows = _table(model).c
     return update(_table(model)).where(
         rows.id == bindparam("held_id"),
@@ -168,7 +152,7 @@ def _held_row(model: Any) -> Any:
 
 @cache
 def _settle_statement(model: Any, columns: tuple[str, ...]) -> Any:
-    return _held_row(model).values({column: bindparam(f"new_{column}") for column in columns})
+    return held_row(model).values({column: bindparam(f"new_{column}") for column in columns})
 
 
 def renew(session: Session, model: Any, claim: Claim, lease_seconds: float) -> bool:

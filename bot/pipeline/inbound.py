@@ -35,7 +35,6 @@ from bot.pipeline.claims import (
     WORKING,
     Claim,
     claim_batch,
-    claim_one,
     claimable,
     now_param,
     settle,
@@ -85,9 +84,8 @@ def store_autocommit(db: Database, events: list[Inbound]) -> set[tuple[str, str]
     for the server's process while the workers and the NLU keep the cores busy."""
     if not events:
         return set()
-    with db.engine.connect() as connection:
-        autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
-        rows = autocommit.execute(_insert_new("postgresql"), _rows(events))
+    with db.autocommit() as connection:
+        rows = connection.execute(_insert_new("postgresql"), _rows(events))
         return {(row[0], row[1]) for row in rows}
 
 
@@ -156,8 +154,8 @@ def _candidates() -> Select:
 
 def claim(db: Database, lease_seconds: float) -> Claim | None:
     """One event (see `_candidates`)."""
-    with db.session() as session:
-        return claim_one(session, InboundEvent, _candidates(), lease_seconds)
+    taken = claim_many(db, lease_seconds, 1)
+    return taken[0].claim if taken else None
 
 
 @dataclass(frozen=True)
@@ -169,10 +167,10 @@ class Claimed:
 
 
 def claim_many(db: Database, lease_seconds: float, limit: int) -> list[Claimed]:
-    """Up to `limit` events (see `_candidates`) with their payloads, in one transaction."""
-    with db.session() as session:
+    """Up to `limit` events (see `_candidates`) with their payloads, in one statement."""
+    with db.autocommit() as connection:
         taken = claim_batch(
-            session, InboundEvent, _candidates(), lease_seconds, limit, InboundEvent.payload
+            connection, InboundEvent, _candidates(), lease_seconds, limit, InboundEvent.payload
         )
     return [
         Claimed(claim_, Inbound.from_json(payload) if payload else None)

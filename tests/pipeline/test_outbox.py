@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from bot.channels import build_channels
 from bot.channels.base import SendResult
@@ -13,6 +13,7 @@ from bot.db.models import OutboxMessage
 from bot.dialogue import build_dialogue
 from bot.messages import Reply
 from bot.pipeline import inbound, outbox
+from bot.pipeline.claims import Claim
 from bot.pipeline.inbound import Handler
 from bot.pipeline.outbox import Sender
 from bot.understanding import build_understanding
@@ -89,14 +90,20 @@ async def test_sends_that_finish_together_are_recorded_together(make_bot: BotFac
 
         channels = dict(handler.channels)
         channels["messenger"].send = platform  # type: ignore[method-assign]
-        commits: list[int] = []
-        event.listen(bot.db.engine, "commit", lambda _conn: commits.append(1))
         sender = Sender(bot.db, channels, backoff_seconds=0.05, lease_seconds=30)
+        batches: list[int] = []
+        record = sender.record_successes
+
+        def recorded(sent: list[tuple[Claim, str, SendResult]]) -> None:
+            batches.append(len(sent))
+            record(sent)
+
+        sender.record_successes = recorded  # type: ignore[method-assign]
         sends = asyncio.gather(*(sender.deliver_claimed(f) for f in firsts if f))
         await asyncio.sleep(0.1)
         answered.set()
         assert await sends == [True] * 6
-        assert len(commits) == 1  # one transaction recorded all six
+        assert batches == [6]  # one visit to the database recorded all six
         with bot.db.sessions() as session:
             rows = session.scalars(
                 select(OutboxMessage).where(OutboxMessage.id.in_([f.claim.id for f in firsts if f]))
