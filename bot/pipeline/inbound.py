@@ -253,9 +253,6 @@ class Handler:
             channel = self.channels.get(event.channel)
             if channel is None or not response.replies:
                 return Turned(0)
-            lease = send_lease
-            if lease is not None and not outbox.first_in_line(session, user, event.channel):
-                lease = None
             rows = outbox.enqueue(
                 session,
                 user,
@@ -263,9 +260,9 @@ class Handler:
                 channel,
                 inbound_id=claim.id,
                 notify=False,
-                claim_lease=lease,
+                claim_lease=send_lease,
             )
-            first = outbox.claimed_first(user, rows[0], lease) if rows and lease else None
+            first = outbox.claimed_first(user, rows[0], send_lease) if rows and send_lease else None
             if rows and first is None:
                 # Only then is there anything for an outbox loop to claim now; the replies
                 # after a first one sent here wait for it, and this worker wakes its own loop.

@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, exists, insert, or_, select, update
+from sqlalchemy import Table, bindparam, case, delete, exists, insert, not_, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.channels.base import Channel, SendError, SendResult, storable_id
@@ -84,8 +84,8 @@ def enqueue(
     stored rows, not attached to the session.
 
     `notify=False`: the caller wakes the outbox loops itself, if there is anything to claim.
-    `claim_lease`: the first row is stored already claimed for that long, for the caller to
-    send after the commit (see `first_in_line` and `claimed_first`).
+    `claim_lease`: the first row is stored already claimed for that long if it is next in line
+    (see `_insert_first`), for the caller to send after the commit (see `claimed_first`).
     """
     now = utcnow()
     expires_at = channel.reply_deadline(user.last_inbound_at, tag, now)
@@ -110,15 +110,18 @@ def enqueue(
     ]
     if not values:
         return []
-    if claim_lease is not None and not _expired(expires_at, now):
-        values[0].update(
-            status=WORKING,
-            claim_token=secrets.token_hex(16),
-            attempts=1,
-            lease_until=now + timedelta(seconds=claim_lease),
-        )
-    # A plain INSERT, not the session's unit of work: the rows are only read back for their ids.
-    ids = session.scalars(_insert_rows(), values).all()
+    ids: list[int] = []
+    if claim_lease is not None and not user.unreachable and not _expired(expires_at, now):
+        token = secrets.token_hex(16)
+        lease = {"claim_lease": now + timedelta(seconds=claim_lease), "claim_token": token}
+        id_, status = session.execute(_insert_first(), values[0] | lease).one()
+        if status == WORKING:
+            values[0].update(status=WORKING, claim_token=token, attempts=1)
+            values[0]["lease_until"] = lease["claim_lease"]
+        ids.append(id_)
+    # Plain INSERTs, not the session's unit of work: the rows are only read back for their ids.
+    if values[len(ids) :]:
+        ids += session.scalars(_insert_rows(), values[len(ids) :]).all()
     if notify:
         wakeups.notify(session, wakeups.OUTBOX)
     return [OutboxMessage(id=id_, **row) for id_, row in zip(ids, values, strict=True)]
@@ -129,6 +132,48 @@ def _insert_rows() -> Any:
     """Built once, given its rows as parameters (a Core INSERT: no ORM bulk path)."""
     table = cast(Table, OutboxMessage.__table__)
     return insert(table).returning(table.c.id, sort_by_parameter_order=True)
+
+
+# What `enqueue` gives every row, and what `_insert_first` decides for its row.
+_GIVEN = (
+    *("user_id", "channel", "payload", "tag", "case_id", "inbound_id"),
+    *("next_attempt_at", "expires_at", "created_at"),
+)
+
+
+@cache
+def _insert_first() -> Any:
+    """Insert a reply claimed by its writer when it is next in line, in one statement.
+
+    Next in line: nothing of the user's unsent, and the channel's breaker closed. Then the
+    turn sends it after its commit, without a claim round. Nobody else can see the row before
+    the commit, so the claim needs no race check; from the commit on it is leased like any
+    claimed row, and a worker that dies before sending leaves it to the outbox loop. Returns
+    the row's id and status.
+    """
+    table = cast(Table, OutboxMessage.__table__)
+    rows = table.c
+    unsent = exists().where(
+        rows.user_id == bindparam("user_id"), rows.status.in_((PENDING, WORKING))
+    )
+    breaker = cast(Table, ChannelBreaker.__table__).c
+    broken = exists().where(
+        breaker.channel == bindparam("channel"), breaker.retry_at > bindparam("created_at")
+    )
+    line = select(not_(or_(unsent, broken)).label("next")).subquery("line")
+
+    def claimed(value: Any, otherwise: Any) -> Any:
+        return case((line.c.next, value), else_=otherwise)
+
+    given = {name: bindparam(name, type_=rows[name].type) for name in _GIVEN}
+    chosen = {
+        "status": claimed(WORKING, PENDING),
+        "attempts": claimed(1, 0),
+        "lease_until": claimed(bindparam("claim_lease", type_=rows.lease_until.type), None),
+        "claim_token": claimed(bindparam("claim_token", type_=rows.claim_token.type), None),
+    }
+    picked = select(*given.values(), *chosen.values()).select_from(line)
+    return insert(table).from_select([*given, *chosen], picked).returning(rows.id, rows.status)
 
 
 @cache
@@ -231,36 +276,6 @@ def claim_many(db: Database, lease_seconds: float, limit: int) -> list[Claimed]:
             loaded = _Loaded(channel, address, reply, tag, unreachable, expired)
             claimed.append(Claimed(claim_, loaded, at, lease_seconds))
         return claimed
-
-
-def first_in_line(session: Session, user: User, channel: str) -> bool:
-    """Whether a reply stored now would be next in line to send: the user reachable, nothing
-    of theirs unsent, and the channel's breaker closed (one query).
-
-    Then the turn stores it already claimed (`enqueue(claim_lease=…)`) and sends it after its
-    commit, without a claim round. Nobody else can see the row before the commit, so the claim
-    needs no race check; from the commit on it is leased like any claimed row, and a worker
-    that dies before sending leaves it to the outbox loop.
-    """
-    if user.unreachable:
-        return False
-    found = session.scalar(
-        _unsent_or_broken(), {"user_id": user.id, "channel": channel, "now": utcnow()}
-    )
-    return not found
-
-
-@cache
-def _unsent_or_broken() -> Any:
-    """Whether user `:user_id` has a reply unsent or `:channel`'s breaker is open."""
-    unsent = exists().where(
-        OutboxMessage.user_id == bindparam("user_id"),
-        OutboxMessage.status.in_((PENDING, WORKING)),
-    )
-    broken = exists().where(
-        ChannelBreaker.channel == bindparam("channel"), ChannelBreaker.retry_at > now_param()
-    )
-    return select(or_(unsent, broken))
 
 
 def claimed_first(user: User, row: OutboxMessage, lease_seconds: float) -> Claimed | None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from bot.channels import build_channels
 from bot.channels.base import SendResult
-from bot.db.models import OutboxMessage
+from bot.clock import utcnow
+from bot.db.models import ChannelBreaker, OutboxMessage
 from bot.dialogue import build_dialogue
 from bot.messages import Reply
 from bot.pipeline import inbound, outbox
@@ -56,6 +58,31 @@ async def test_a_turn_claims_its_first_reply_unless_an_earlier_one_is_unsent(
         again = _turn(bot, handler, "direct", send_lease=30)
         assert again.written >= 1 and again.first is None  # the first reply is still in hand
         assert [s for s, _ in _statuses(bot)].count("working") == 1
+        await handler.understanding.aclose()
+
+
+async def test_a_turn_leaves_its_first_reply_pending_while_the_channel_breaker_is_open(
+    make_bot: BotFactory,
+) -> None:
+    with make_bot(run_workers=False) as bot:
+        handler = _handler(bot)
+        with bot.db.session() as session:
+            now = utcnow()
+            session.add(
+                ChannelBreaker(
+                    channel="messenger",
+                    error="refused",
+                    opened_at=now,
+                    retry_at=now + timedelta(minutes=1),
+                    trips=1,
+                )
+            )
+        turned = _turn(bot, handler, "broken", send_lease=30)
+        assert turned.written >= 1 and turned.first is None
+        assert {status for status, _ in _statuses(bot)} == {"pending"}
+        with bot.db.session() as session:  # the breaker's pause is over: claimed again
+            session.get_one(ChannelBreaker, "messenger").retry_at = utcnow()
+        assert _turn(bot, handler, "mended", send_lease=30).first is not None
         await handler.understanding.aclose()
 
 
