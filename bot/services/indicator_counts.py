@@ -29,6 +29,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     delete,
+    event,
     func,
     literal,
     select,
@@ -36,7 +37,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.sql.expression import cast
 
 from bot.clock import utcnow
@@ -83,6 +84,8 @@ def count_event(session: Session, event: AnalyticsEvent) -> None:
     Does nothing while the counters are stale; `indicator_state` is read after the roll-up
     write so that a rebuild, which locks the roll-up first, either sees this event or is seen.
     """
+    if not _sex_may_have_moved(session) and event.resource is None:
+        return  # nothing to count, and no answer to move
     settings = get_settings()
     key, month = event.user_key, event.month
     # One round trip for the state, the answer and whether it moved.
@@ -116,6 +119,25 @@ def count_event(session: Session, event: AnalyticsEvent) -> None:
     bumps += [(f, "sex", sex, 1, 0) for f in joined]
     bumps += [(f, "new" if d == "year" else d, v, 1, 0) for f, d, v in new if d != ""]
     _bump(session, month, shard_of(key), bumps)
+
+
+_SEX_WRITTEN = "indicator_counts.sex_written"  # session.info: a demographics row was written
+
+
+@event.listens_for(Demographic, "after_insert")
+@event.listens_for(Demographic, "after_update")
+def _sex_written(_mapper: Any, _connection: Any, row: Demographic) -> None:
+    session = object_session(row)
+    if session is not None:
+        session.info[_SEX_WRITTEN] = True
+
+
+def _sex_may_have_moved(session: Session) -> bool:
+    """Whether the session wrote a demographics row (an answer saved or carried over) since
+    the counters last looked, or holds one to write. Most turns touch none."""
+    return session.info.pop(_SEX_WRITTEN, False) or any(
+        isinstance(row, Demographic) for row in session.new
+    )
 
 
 @lru_cache(maxsize=8)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
 from bot.db.models import AnalyticsEvent, Demographic, IndicatorState, User
@@ -107,6 +107,28 @@ def _sex(session: Session, user: User, month: int, sex: str) -> None:
     row.sex = sex
     session.add(row)
     session.flush()
+
+
+def test_an_event_with_nothing_to_count_reads_the_counters_only_after_an_answer(
+    session: Session, serve: Callable[..., User]
+) -> None:
+    a = serve("A", 1, "hotline:TH:all")
+    reads: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "indicator_state" in statement:
+            reads.append(statement)
+
+    event.listen(session.get_bind(), "before_cursor_execute", seen)
+    try:
+        serve("A", 1, None)  # a greeting: no resource, no answer given
+        assert reads == []
+        _sex(session, a, 1, "female")
+        serve("A", 1, None)  # the turn that saved the answer moves the counts
+        assert len(reads) == 1
+    finally:
+        event.remove(session.get_bind(), "before_cursor_execute", seen)
+    assert _counted(session)["2026-01"]["families"]["find_help"]["by_sex"] == {"female": 1}
 
 
 def test_a_person_in_two_months_and_two_families(
