@@ -25,9 +25,10 @@ from sqlalchemy import (
     DateTime,
     Select,
     Table,
+    any_,
     bindparam,
+    func,
     or_,
-    select,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -63,29 +64,46 @@ def now_param() -> BindParameter[datetime]:
 
 
 def claim_batch(
-    connection: Connection | Session,
+    connection: Connection,
     model: Any,
     candidates: Select,
     lease_seconds: float,
     limit: int,
     *returning: Any,
 ) -> list[tuple[Claim, tuple[Any, ...]]]:
-    """Take up to `limit` rows that `candidates` selects, oldest first, in one statement.
+    """Take up to `limit` rows that `candidates` selects, oldest first, in one statement:
+    an UPDATE of the rows its subquery picks (on PostgreSQL skipping rows another worker
+    holds). Run on its own (`Database.autocommit`), one round trip; see `take`."""
+    dialect = connection.dialect.name
+    return _take(
+        connection,
+        _claim_statement(model, candidates, returning, dialect),
+        {"limit": limit},
+        lease_seconds,
+    )
 
-    An UPDATE of the rows its subquery picks: on PostgreSQL it skips rows another worker holds
-    and, run on its own (`Database.autocommit`), it is one round trip; on SQLite the writer
-    lock orders it. The rows share one fresh token (a takeover still gives each row a new one).
-    `returning` columns come back with each claim, so the worker reads nothing more.
-    """
+
+def take(
+    connection: Connection, model: Any, ids: list[int], lease_seconds: float, *returning: Any
+) -> list[tuple[Claim, tuple[Any, ...]]]:
+    """Take the rows `ids` that are still claimable, in one statement (a row another worker
+    claimed since it was picked is left out)."""
+    if not ids:
+        return []
+    return _take(connection, _take_statement(model, returning), {"ids": ids}, lease_seconds)
+
+
+def _take(
+    connection: Connection, statement: Any, params: dict[str, Any], lease_seconds: float
+) -> list[tuple[Claim, tuple[Any, ...]]]:
+    """Run a claiming UPDATE. The rows share one fresh token (a takeover still gives each row
+    a new one); `returning` columns come back with each claim, so the worker reads nothing
+    more."""
     now = utcnow()
+    lease = now + timedelta(seconds=lease_seconds)
+    token = secrets.token_hex(16)
     claimed = connection.execute(
-        _claim_statement(model, candidates, returning),
-        {
-            "now": now,
-            "limit": limit,
-            "lease": now + timedelta(seconds=lease_seconds),
-            "token": secrets.token_hex(16),
-        },
+        statement, params | {"now": now, "lease": lease, "token": token}
     ).all()
     return sorted(
         ((Claim(row[0], row[1]), tuple(row[2:])) for row in claimed), key=lambda c: c[0].id
@@ -93,20 +111,37 @@ def claim_batch(
 
 
 @cache
-def _claim_statement(model: Any, candidates: Select, returning: tuple[Any, ...]) -> Any:
-    """`claim_batch`'s statement for these candidates (built once: `now_param`)."""
-    # A CTE, evaluated once: as a plain IN (subquery), PostgreSQL may scan it again for each
-    # row it updates, and each scan picks (and locks) more rows than the limit.
-    picked = (
-        candidates.limit(bindparam("limit"))
-        .with_for_update(skip_locked=True, of=model)
-        .cte("picked")
-        .prefix_with("MATERIALIZED", dialect="postgresql")
-    )
+def _claim_statement(
+    model: Any, candidates: Select, returning: tuple[Any, ...], dialect: str
+) -> Any:
+    """`claim_batch`'s statement for these candidates (built once: `now_param`).
+
+    The picked ids are computed once, before the UPDATE looks at any row: on PostgreSQL as
+    `id = ANY(ARRAY(subquery))` (an init plan, then a primary-key look-up per id), on SQLite as
+    `IN (subquery)`. As `IN (subquery)`, PostgreSQL could join the subquery against every
+    unfinished row, or scan it again for each, picking more rows than the limit.
+    """
+    picked = candidates.limit(bindparam("limit")).with_for_update(skip_locked=True, of=model)
+    rows = _table(model).c
+    if dialect == "postgresql":
+        among = rows.id == any_(func.array(picked.scalar_subquery()))
+    else:
+        among = rows.id.in_(picked)
+    return _claiming(model, among, returning)
+
+
+@cache
+def _take_statement(model: Any, returning: tuple[Any, ...]) -> Any:
+    """`take`'s statement: the ids are a parameter (`:ids`)."""
+    return _claiming(model, _table(model).c.id.in_(bindparam("ids", expanding=True)), returning)
+
+
+def _claiming(model: Any, among: ColumnElement[bool], returning: tuple[Any, ...]) -> Any:
+    """Claim the claimable rows `among` selects, returning id, token and `returning`."""
     rows = _table(model).c
     return (
         update(_table(model))
-        .where(rows.id.in_(select(picked.c.id)), claimable(rows, now_param()))
+        .where(among, claimable(rows, now_param()))
         .values(
             status=WORKING,
             lease_until=bindparam("lease"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from bot.channels import build_channels
@@ -46,6 +47,29 @@ def test_a_batch_takes_the_oldest_event_of_each_user_and_the_next_only_once_it_i
     assert [c.event.external_id for c in second if c.event] == ["m2"]  # the limit holds
     third = inbound.claim_many(db, 30, limit=10)
     assert [c.event.external_id for c in third if c.event] == ["m4"]
+
+
+def test_a_person_with_many_waiting_events_does_not_hide_the_next_person_past_a_page(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inbound, "PICK_PAGE", 2)
+    _events(db, ["ann"] * 5 + ["bob"])
+    # ann's four later events wait behind her first; bob's is on the third page.
+    taken = inbound.claim_many(db, 30, limit=10)
+    assert [c.event.external_id for c in taken if c.event] == ["m0", "m5"]
+    assert inbound.claim_many(db, 30, limit=10) == []
+
+
+def test_an_event_stored_under_its_senders_old_shard_still_holds_back_the_next(
+    db: Database,
+) -> None:
+    _events(db, ["ann", "ann"])
+    with db.session() as session:  # stored by a web process from before full-hash shards
+        old = session.get_one(InboundEvent, 1)
+        old.shard = inbound.shard_of("messenger", "ann") % inbound.LEGACY_SHARDS
+    (first,) = inbound.claim_many(db, 30, limit=10)
+    assert first.claim.id == 1
+    assert inbound.claim_many(db, 30, limit=10) == []
 
 
 def test_an_outbox_batch_takes_one_due_message_per_user_with_its_content(db: Database) -> None:
