@@ -12,10 +12,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot.channels.text import truncate
@@ -27,7 +27,7 @@ from bot.messages import Button, Choice
 from bot.services import hotlines, privacy, registries
 from bot.services.handover import Team, expected_wait
 from bot.services.hours import DAYS
-from bot.services.pseudonyms import current_key, live_keys
+from bot.services.pseudonyms import current_key, earlier_years_live, live_keys
 from bot.vocabulary import Indicator
 
 # Where a person writing this language most likely got their licence list from.
@@ -322,36 +322,46 @@ def _key(user: User, session: Session) -> tuple[str, str]:
     return current_key(session, user.channel, user.address, utcnow())
 
 
-def _demographic(session: Session, user: User, version: str, key: str) -> Demographic | None:
-    """This year's row; an answer from an earlier, still linkable year carries over (asked once)."""
-    row = session.get(Demographic, key)
-    if row is None:
-        earlier = session.scalars(
-            select(Demographic).where(
-                Demographic.user_key.in_(live_keys(session, user.channel, user.address))
-            )
-        ).first()
-        if earlier is not None:
-            row = Demographic(user_key=key, key_version=version, sex=earlier.sex)
-            session.add(row)
-    return row
+def _carried_over(session: Session, user: User, version: str, key: str) -> bool:
+    """Carry an answer from an earlier, still linkable year over to this one (asked once)."""
+    if not earlier_years_live(session, version):
+        return False
+    earlier = session.scalars(
+        select(Demographic).where(
+            Demographic.user_key.in_(live_keys(session, user.channel, user.address))
+        )
+    ).first()
+    if earlier is None:
+        return False
+    session.add(Demographic(user_key=key, key_version=version, sex=earlier.sex))
+    return True
 
 
 def demographics_due(ctx: ActionContext) -> Outcome:
     """Asked once, late: after a few served resources, never twice (a row marks "asked")."""
     version, key = _key(ctx.user, ctx.session)
-    if _demographic(ctx.session, ctx.user, version, key) is not None:
+    answered, served = ctx.session.execute(_answer_and_served(), {"key": key}).one()
+    if answered is not None or _carried_over(ctx.session, ctx.user, version, key):
         return Outcome("not_due")
-    served = ctx.session.scalar(
-        select(func.count(AnalyticsEvent.id)).where(
-            AnalyticsEvent.user_key == key, AnalyticsEvent.resource.is_not(None)
-        )
-    )
     # Reached right after an answer that is logged when the turn ends: it counts too.
-    if (served or 0) + 1 < DEMOGRAPHICS_AFTER:
+    if served + 1 < DEMOGRAPHICS_AFTER:
         return Outcome("not_due")
     ctx.session.add(Demographic(user_key=key, key_version=version, sex="not_stated"))
     return Outcome("due")
+
+
+@cache
+def _answer_and_served() -> Any:
+    """Key `:key`'s answer this year (None: not asked yet), and how many resources it was
+    served: one statement."""
+    key = bindparam("key", type_=String())
+    answer = select(Demographic.sex).where(Demographic.user_key == key).scalar_subquery()
+    served = (
+        select(func.count(AnalyticsEvent.id))
+        .where(AnalyticsEvent.user_key == key, AnalyticsEvent.resource.is_not(None))
+        .scalar_subquery()
+    )
+    return select(answer, served)
 
 
 def save_sex(ctx: ActionContext) -> Outcome:

@@ -101,6 +101,31 @@ def current_key(session: Session, channel: str, address: str, at: datetime) -> t
     )
 
 
+# Whether any year before the current one still has its secret, per database, for a minute:
+# in a deployment's first reporting year none has, and a turn need not look for an earlier
+# answer. No secret is kept: only the answer, and a stale "yes" only costs a look.
+_earlier: WeakKeyDictionary[Engine | Connection, tuple[str, bool, float]] = WeakKeyDictionary()
+
+
+def earlier_years_live(session: Session, version: str) -> bool:
+    """Whether a reporting year other than `version` still has its secret (the person may
+    have an answer from it to carry over)."""
+    bind = session.get_bind()
+    now = time.monotonic()
+    with _keys_lock:
+        cached = _earlier.get(bind)
+    if cached and cached[0] == version and cached[2] > now:
+        return cached[1]
+    found = session.scalar(
+        select(PseudonymKey.version)
+        .where(PseudonymKey.secret_enc.is_not(None), PseudonymKey.version != version)
+        .limit(1)
+    )
+    with _keys_lock:
+        _earlier[bind] = (version, found is not None, now + KEY_CACHE_SECONDS)
+    return found is not None
+
+
 def live_keys(session: Session, channel: str, address: str) -> list[str]:
     """The person's key under every version whose secret still exists."""
     master = get_settings().PSEUDONYM_KEY

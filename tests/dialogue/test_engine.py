@@ -7,10 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot.clock import utcnow
 from bot.db.models import AnalyticsEvent, Case, CaseMessage, Conversation, Demographic, User
 from bot.dialogue.engine import Engine
 from bot.dialogue.i18n import Translator
 from bot.services.crypto import decrypt
+from bot.services.pseudonyms import current_key
 from tests.dialogue.chat import Chat, payloads, texts
 
 
@@ -252,6 +254,19 @@ def test_the_sex_question_comes_once_after_a_few_answers(known: Chat, t: Transla
     assert t("profile.ask", "en") not in texts(known.say("tip", "info_documents", 0.9))
     with known.db.sessions() as session:
         assert session.scalars(select(Demographic.sex)).one() == "female"
+
+
+def test_an_answer_from_last_reporting_year_carries_over_and_is_not_asked_again(
+    known: Chat, t: Translator
+) -> None:
+    with known.db.session() as session:
+        last_year = utcnow() - timedelta(days=366)
+        version, key = current_key(session, known.channel, known.address, last_year)
+        session.add(Demographic(user_key=key, key_version=version, sex="female"))
+    for topic in ("fees", "contract", "rights", "documents"):
+        assert t("profile.ask", "en") not in texts(known.say("tip", f"info_{topic}", 0.9))
+    with known.db.sessions() as session:
+        assert sorted(session.scalars(select(Demographic.sex))) == ["female", "female"]
 
 
 def test_a_suggested_topic_starts_afresh(known: Chat, t: Translator) -> None:
