@@ -45,6 +45,21 @@ def test_a_request_goes_out_and_comes_back_as_httpx_sends_it() -> None:
     assert response.json() == {"query": {"access_token": "a"}, "auth": "t", "body": {"n": 1}}
 
 
+async def cookie_setter(request: Request) -> JSONResponse:
+    response = JSONResponse({"cookie": request.headers.get("cookie")})
+    response.set_cookie("lb", "sticky")
+    return response
+
+
+def test_cookies_a_server_sets_are_not_sent_back() -> None:
+    async def run(url: str) -> list[object]:
+        async with _client(url) as client:
+            return [(await client.get("/c")).json()["cookie"] for _ in range(2)]
+
+    with serve(Starlette(routes=[Route("/c", cookie_setter)])) as url:
+        assert asyncio.run(run(url)) == [None, None]
+
+
 def _raw_server(behaviour: str) -> tuple[socket.socket, int]:
     """A TCP server that accepts and then hangs up at once, or after half a response."""
     listener = socket.create_server(("127.0.0.1", 0))

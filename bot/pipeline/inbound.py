@@ -333,7 +333,6 @@ def _user_for(session: Session, event: Inbound) -> User:
     found = session.scalars(
         _user_update(tuple(changes)) if changes else _user_select(),
         mine | {f"new_{name}": value for name, value in changes.items()},
-        execution_options={"synchronize_session": False},
     ).one_or_none()
     if found is not None:
         return found
@@ -361,8 +360,9 @@ def _user_changes(event: Inbound) -> dict[str, Any]:
 
 
 def _the_sender() -> ColumnElement[bool]:
-    return (User.channel == bindparam("sender_channel")) & (
-        User.address == bindparam("sender_address")
+    users = cast(Table, User.__table__).c
+    return (users.channel == bindparam("sender_channel")) & (
+        users.address == bindparam("sender_address")
     )
 
 
@@ -374,16 +374,22 @@ def _user_select() -> Select[Any]:
 @cache
 def _user_update(columns: tuple[str, ...]) -> Any:
     """UPDATE … RETURNING of the sender, setting `columns` to parameters `new_<column>`
-    (built once per set of columns); `last_inbound_at` only ever moves forward."""
+    (built once per set of columns); `last_inbound_at` only ever moves forward.
+
+    A table UPDATE whose rows the ORM reads as `User` (`from_statement`): as an ORM-enabled
+    UPDATE it went through the bulk-update path, 0.2 ms against 0.15 (measured)."""
+    table = cast(Table, User.__table__)
     values: dict[str, Any] = {}
     for column in columns:
-        new = bindparam(f"new_{column}", type_=User.__table__.c[column].type)
+        new = bindparam(f"new_{column}", type_=table.c[column].type)
         if column == "last_inbound_at":
-            later = or_(User.last_inbound_at.is_(None), User.last_inbound_at < new)
-            values[column] = case((later, new), else_=User.last_inbound_at)
+            later = or_(table.c.last_inbound_at.is_(None), table.c.last_inbound_at < new)
+            values[column] = case((later, new), else_=table.c.last_inbound_at)
         else:
             values[column] = new
-    return update(User).where(_the_sender()).values(values).returning(User)
+    return select(User).from_statement(
+        update(table).where(_the_sender()).values(values).returning(*table.c)
+    )
 
 
 def _received_at(event: Inbound) -> datetime:
