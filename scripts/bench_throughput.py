@@ -30,7 +30,11 @@ Both Rasa servers are started once (models trained only when their inputs change
 $SAFESTEP_NLU_HOME) and warmed up; SafeStep gets a few warm-up turns from other users first.
 
     .venv/bin/python scripts/bench_throughput.py --backend both [--messages 300|1000]
-        [--users N] [--concurrency 20] [--arrivals 30] [--app-command run] [--json]
+        [--users N] [--concurrency 20] [--arrivals 30] [--app-command run] [--repeat 3] [--json]
+
+`--repeat N` measures all three rows N times per backend, one round after another, and shows
+each figure's median; a ratio is the median of each round's own ratio (this machine's speed
+drifts by a fifth within minutes, so rows measured minutes apart do not compare).
 
 Baseline: the pipeline of main at 5a84822 (this script's first commits change nothing in it),
 `.venv/bin/python scripts/bench_throughput.py --backend both [--messages 1000]`, on the 2 cores
@@ -60,6 +64,7 @@ import os
 import random
 import shlex
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -142,6 +147,52 @@ class BackendResult:
     paced_ack_p50_ms: float = 0.0
     paced_ack_p99_ms: float = 0.0
     check: Check = field(default_factory=Check)
+    rounds: list[BackendResult] = field(default_factory=list)  # --repeat: each round's rows
+
+    @property
+    def parse_ratio(self) -> float:
+        """SafeStep / parse alone; over rounds, the median of each round's own ratio (the
+        machine's speed drifts between rounds, not within one)."""
+        if self.rounds:
+            return statistics.median(r.parse_ratio for r in self.rounds)
+        return self.safestep_turns_s / max(self.parse_turns_s.values())
+
+    @property
+    def plain_ratio(self) -> float:
+        if self.rounds:
+            return statistics.median(r.plain_ratio for r in self.rounds)
+        return self.safestep_turns_s / self.plain_turns_s
+
+
+def median_of(rounds: list[BackendResult]) -> BackendResult:
+    """One result from several rounds: each figure the median of the rounds', the checks
+    added up (every round must be clean)."""
+    if len(rounds) == 1:
+        return rounds[0]
+
+    def mid(value: Callable[[BackendResult], float]) -> float:
+        return statistics.median(value(r) for r in rounds)
+
+    check = Check()
+    for r in rounds:
+        for name in ("missing", "duplicate", "out_of_order", "not_acknowledged", "to_staff"):
+            setattr(check, name, getattr(check, name) + getattr(r.check, name))
+    return BackendResult(
+        rounds[0].backend,
+        parse_turns_s={c: mid(lambda r, c=c: r.parse_turns_s[c]) for c in rounds[0].parse_turns_s},
+        plain_turns_s=mid(lambda r: r.plain_turns_s),
+        plain_unanswered=sum(r.plain_unanswered for r in rounds),
+        safestep_turns_s=mid(lambda r: r.safestep_turns_s),
+        replies_s=mid(lambda r: r.replies_s),
+        replies=round(mid(lambda r: r.replies)),
+        ack_p50_ms=mid(lambda r: r.ack_p50_ms),
+        ack_p99_ms=mid(lambda r: r.ack_p99_ms),
+        ack_max_ms=max(r.ack_max_ms for r in rounds),
+        paced_ack_p50_ms=mid(lambda r: r.paced_ack_p50_ms),
+        paced_ack_p99_ms=mid(lambda r: r.paced_ack_p99_ms),
+        check=check,
+        rounds=rounds,
+    )
 
 
 # ---- the messages -------------------------------------------------------------------------
@@ -403,10 +454,11 @@ def warm_safestep(app_url: str, fake: FakePlatforms, db: Database, n: int = 5) -
 
 
 def run_backend(
-    backend: str, args: argparse.Namespace, nlu_url: str, plain_url: str
+    backend: str, args: argparse.Namespace, nlu_url: str, plain_url: str, round_: int = 0
 ) -> BackendResult:
     """The three rows for one backend, the Rasa rows measured next to it in time."""
-    messages = plan(args.messages, args.users or args.messages, f"{backend}{os.getpid()}")
+    tag = f"{backend}{os.getpid()}r{round_}"
+    messages = plan(args.messages, args.users or args.messages, tag)
     result = BackendResult(backend)
     texts = [messages[i % len(messages)].text for i in range(max(len(messages), PARSE_AT_LEAST))]
     for concurrency in PARSE_CONCURRENCIES:
@@ -491,11 +543,8 @@ def table(results: list[BackendResult], args: argparse.Namespace) -> str:
         "SafeStep end to end (webhook -> NLU -> flow -> reply at fake Graph)",
         lambda r: f"{r.safestep_turns_s:.1f}",
     )
-    row(
-        "  SafeStep / parse alone",
-        lambda r: f"{r.safestep_turns_s / max(r.parse_turns_s.values()):.2f}x",
-    )
-    row("  SafeStep / plain assistant", lambda r: f"{r.safestep_turns_s / r.plain_turns_s:.2f}x")
+    row("  SafeStep / parse alone", lambda r: f"{r.parse_ratio:.2f}x")
+    row("  SafeStep / plain assistant", lambda r: f"{r.plain_ratio:.2f}x")
     row("webhook ack p50 / p99 (ms)", lambda r: f"{r.ack_p50_ms:.0f} / {r.ack_p99_ms:.0f}")
     if args.arrivals:
         row(
@@ -517,6 +566,12 @@ def table(results: list[BackendResult], args: argparse.Namespace) -> str:
     for r in results:
         rates = ", ".join(f"c{c} {v:.1f}" for c, v in r.parse_turns_s.items())
         lines.append(f"{r.backend}: parse {rates}; plain unanswered {r.plain_unanswered}")
+        for i, x in enumerate(r.rounds, 1):
+            lines.append(
+                f"  round {i}: parse {max(x.parse_turns_s.values()):.1f}, plain "
+                f"{x.plain_turns_s:.1f}, SafeStep {x.safestep_turns_s:.1f} "
+                f"({x.parse_ratio:.2f}x, {x.plain_ratio:.2f}x), ack p99 {x.ack_p99_ms:.0f} ms"
+            )
     lines.append(f"load average after: {args.load_after}")
     return "\n".join(lines)
 
@@ -538,6 +593,12 @@ def main() -> None:
         default=0.0,
         help="also send a second set at this many messages a second (open loop) and time acks",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds per backend, each measuring all three rows; the table shows medians",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
     # Stopped from outside, still stop the Rasa servers (their own process groups).
@@ -552,7 +613,10 @@ def main() -> None:
         plain = plain_assistant.start_server(nlu_env.free_port())
         try:
             args.load_before = load_average()
-            results = [run_backend(b, args, nlu.url, plain.url) for b in backends]
+            results = [
+                median_of([run_backend(b, args, nlu.url, plain.url, i) for i in range(args.repeat)])
+                for b in backends
+            ]
             args.load_after = load_average()
         finally:
             plain.stop()
