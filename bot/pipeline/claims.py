@@ -1,8 +1,9 @@
 """Claiming rows for a worker, safely across threads and processes.
 
 Inbound events and outbox messages share one life cycle: `pending` → `working` (under a lease)
-→ a final status. PostgreSQL skips rows another worker holds (`FOR UPDATE SKIP LOCKED`); SQLite
-has one writer at a time; and the conditional UPDATE makes a claim that lost a race a no-op.
+→ a final status. A claim is an UPDATE conditional on the row still being claimable, so one
+that lost a race to another worker leaves that row out (on PostgreSQL an outbox claim also
+skips rows another worker holds, `FOR UPDATE SKIP LOCKED`; SQLite has one writer at a time).
 A worker that dies mid-task loses its lease, and the row becomes claimable again.
 
 Each claim carries a fresh token. Whatever a worker does with a claimed row afterwards is
