@@ -30,11 +30,14 @@ Both Rasa servers are started once (models trained only when their inputs change
 $SAFESTEP_NLU_HOME) and warmed up; SafeStep gets a few warm-up turns from other users first.
 
     .venv/bin/python scripts/bench_throughput.py --backend both [--messages 300|1000]
-        [--users N] [--concurrency 20] [--arrivals 30] [--app-command run] [--repeat 3] [--json]
+        [--users N] [--concurrency 20] [--arrivals 30] [--app-command run] [--repeat 3]
+        [--cpu] [--json]
 
 `--repeat N` measures all three rows N times per backend, one round after another, and shows
 each figure's median; a ratio is the median of each round's own ratio (this machine's speed
-drifts by a fifth within minutes, so rows measured minutes apart do not compare).
+drifts by a fifth within minutes, so rows measured minutes apart do not compare). `--cpu` adds
+the CPU each turn cost each process during row 3's closed loop: SafeStep's web and workers, the
+NLU server, PostgreSQL, and this benchmark (fake Graph API and sender), read from /proc.
 
 Baseline: the pipeline of main at 5a84822 (this script's first commits change nothing in it),
 `.venv/bin/python scripts/bench_throughput.py --backend both [--messages 1000]`, on the 2 cores
@@ -147,6 +150,7 @@ class BackendResult:
     paced_ack_p50_ms: float = 0.0
     paced_ack_p99_ms: float = 0.0
     check: Check = field(default_factory=Check)
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # --cpu: CPU a turn, by role
     rounds: list[BackendResult] = field(default_factory=list)  # --repeat: each round's rows
 
     @property
@@ -191,6 +195,7 @@ def median_of(rounds: list[BackendResult]) -> BackendResult:
         paced_ack_p50_ms=mid(lambda r: r.paced_ack_p50_ms),
         paced_ack_p99_ms=mid(lambda r: r.paced_ack_p99_ms),
         check=check,
+        cpu_ms={k: mid(lambda r, k=k: r.cpu_ms.get(k, 0.0)) for k in rounds[0].cpu_ms},
         rounds=rounds,
     )
 
@@ -485,9 +490,16 @@ def safestep_row(
             try:
                 with app_process(env, shlex.split(args.app_command)) as app_url:
                     warm_safestep(app_url, fake, db)
+                    before = cpu_by_role(app_url, args.nlu_pid) if args.cpu else {}
                     sent, seconds, replies = asyncio.run(
                         safestep_run(app_url, messages, fake, db, send_webhooks, args.concurrency)
                     )
+                    if args.cpu:
+                        after = cpu_by_role(app_url, args.nlu_pid)
+                        result.cpu_ms = {
+                            role: (after[role] - before.get(role, 0.0)) / len(messages) * 1000
+                            for role in after
+                        }
                     result.check = check_replies(db, messages, fake)
                     if paced:
                         acks, _, _ = asyncio.run(
@@ -511,6 +523,58 @@ def safestep_row(
     result.ack_p50_ms = percentile(latencies, 50) * 1000
     result.ack_p99_ms = percentile(latencies, 99) * 1000
     result.ack_max_ms = max(latencies) * 1000
+
+
+# ---- CPU a turn (--cpu) --------------------------------------------------------------------
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _processes() -> dict[int, tuple[int, float, int, str]]:
+    """Every process: pid -> (parent pid, CPU seconds so far, nice, command name)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                raw = stat.read()
+        except OSError:  # ended meanwhile
+            continue
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        cpu = (int(fields[11]) + int(fields[12])) / TICKS
+        found[int(entry)] = (int(fields[1]), cpu, int(fields[16]), name)
+    return found
+
+
+def process_tree(processes: dict[int, tuple[int, float, int, str]], root: int) -> set[int]:
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, (parent, *_) in processes.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return tree & set(processes)
+
+
+def cpu_by_role(app_url: str, nlu_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by SafeStep's web and worker processes (the app's process tree;
+    workers are the ones it lowered in priority), the NLU server, PostgreSQL's processes, and
+    this benchmark (the fake Graph API, and the sender once its process ended)."""
+    processes = _processes()
+    flag = f"--port\0{app_url.rsplit(':', 1)[1]}\0".encode()
+    app = next(
+        pid for pid in processes if flag in Path(f"/proc/{pid}/cmdline").read_bytes() + b"\0"
+    )
+    nice = processes[app][2]
+    roles: dict[str, float] = defaultdict(float)
+    for pid in process_tree(processes, app):
+        roles["workers" if processes[pid][2] > nice else "web"] += processes[pid][1]
+    roles["NLU"] = sum(processes[pid][1] for pid in process_tree(processes, nlu_pid))
+    roles["PostgreSQL"] = sum(cpu for _, cpu, _, name in processes.values() if name == "postgres")
+    mine = os.times()
+    roles["benchmark"] = mine.user + mine.system + mine.children_user + mine.children_system
+    return dict(roles)
 
 
 # ---- output -------------------------------------------------------------------------------
@@ -551,6 +615,9 @@ def table(results: list[BackendResult], args: argparse.Namespace) -> str:
             f"  the same, arriving at {args.arrivals:g}/s (open loop, a second set)",
             lambda r: f"{r.paced_ack_p50_ms:.0f} / {r.paced_ack_p99_ms:.0f}",
         )
+    if args.cpu:
+        for role in ("web", "workers", "NLU", "PostgreSQL", "benchmark"):
+            row(f"CPU a turn (ms), {role}", lambda r, role=role: f"{r.cpu_ms.get(role, 0):.2f}")
     row("replies per second (replies)", lambda r: f"{r.replies_s:.1f} ({r.replies})")
     row(
         "missing / duplicate / out of order / not acked",
@@ -599,6 +666,11 @@ def main() -> None:
         default=1,
         help="rounds per backend, each measuring all three rows; the table shows medians",
     )
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="also measure CPU a turn by process during row 3's closed loop (Linux /proc)",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
     # Stopped from outside, still stop the Rasa servers (their own process groups).
@@ -609,6 +681,7 @@ def main() -> None:
     nlu = nlu_env.start_server(
         nlu_env.free_port(), token="", model=nlu_env.ensure_model(), nice=Settings().NLU_NICE
     )
+    args.nlu_pid = nlu.process.pid
     try:
         plain = plain_assistant.start_server(nlu_env.free_port())
         try:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
-from bench_throughput import BackendResult, Check, median_of
+from bench_throughput import BackendResult, Check, median_of, process_tree
 
 
 def _round(
@@ -42,3 +42,17 @@ def test_a_round_that_lost_a_message_fails_the_whole_run() -> None:
 def test_one_round_is_the_round_itself() -> None:
     only = _round(200, 150, 160, 20)
     assert median_of([only]) is only and only.parse_ratio == 0.8
+
+
+def test_a_process_tree_holds_every_descendant_still_running() -> None:
+    # pid: (parent, cpu, nice, name): 10 starts 11 and 12, 12 starts 13; 20 is apart.
+    processes = {
+        10: (1, 1.0, 0, "safestep"),
+        11: (10, 2.0, 0, "python"),
+        12: (10, 3.0, 5, "python"),
+        13: (12, 0.5, 5, "python"),
+        20: (1, 9.0, 0, "postgres"),
+    }
+    assert process_tree(processes, 10) == {10, 11, 12, 13}
+    assert process_tree(processes, 12) == {12, 13}
+    assert process_tree(processes, 99) == set()  # ended
