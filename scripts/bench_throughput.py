@@ -37,7 +37,7 @@ $SAFESTEP_NLU_HOME) and warmed up; SafeStep gets a few warm-up turns from other 
 each figure's median; a ratio is the median of each round's own ratio (this machine's speed
 drifts by a fifth within minutes, so rows measured minutes apart do not compare). `--cpu` adds
 the CPU each turn cost each process during row 3's closed loop: SafeStep's web and workers, the
-NLU server, PostgreSQL, and this benchmark (fake Graph API and sender), read from /proc.
+NLU server, PostgreSQL, and this benchmark's fake Graph API, read from /proc.
 
 Baseline: the pipeline of main at 5a84822 (this script's first commits change nothing in it),
 `.venv/bin/python scripts/bench_throughput.py --backend both [--messages 1000]`, on the 2 cores
@@ -560,7 +560,8 @@ def process_tree(processes: dict[int, tuple[int, float, int, str]], root: int) -
 def cpu_by_role(app_url: str, nlu_pid: int) -> dict[str, float]:
     """CPU seconds used so far by SafeStep's web and worker processes (the app's process tree;
     workers are the ones it lowered in priority), the NLU server, PostgreSQL's processes, and
-    this benchmark (the fake Graph API, and the sender once its process ended)."""
+    this benchmark's own process (the fake Graph API; not the sender, whose process start-up
+    would count)."""
     processes = _processes()
     flag = f"--port\0{app_url.rsplit(':', 1)[1]}\0".encode()
     app = next(
@@ -573,7 +574,7 @@ def cpu_by_role(app_url: str, nlu_pid: int) -> dict[str, float]:
     roles["NLU"] = sum(processes[pid][1] for pid in process_tree(processes, nlu_pid))
     roles["PostgreSQL"] = sum(cpu for _, cpu, _, name in processes.values() if name == "postgres")
     mine = os.times()
-    roles["benchmark"] = mine.user + mine.system + mine.children_user + mine.children_system
+    roles["benchmark"] = mine.user + mine.system
     return dict(roles)
 
 

@@ -149,4 +149,5 @@ def destroy_closed_keys(session: Session, today: date, start: str, grace_days: i
     if destroyed:
         with _keys_lock:
             _keys.pop(session.get_bind(), None)
+            _earlier.pop(session.get_bind(), None)
     return destroyed
