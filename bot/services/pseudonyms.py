@@ -15,6 +15,7 @@ import secrets
 import threading
 import time
 from datetime import date, datetime, timedelta
+from typing import Generic, TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import select
@@ -67,29 +68,53 @@ def _version_secret(session: Session, version: str) -> str | None:
     return crypto.decrypt(row.secret_enc) if row.secret_enc is not None else None
 
 
-# The current year's effective key, per database (engine), for a minute: every turn needs it,
-# and reading and decrypting it each time was a round trip and a decryption per turn. Only the
-# version in use is kept; destroying keys clears the entry at once in this process, and a
-# destroyed version is a closed year, which no turn (stamped now) asks for.
 KEY_CACHE_SECONDS = 60.0
-_keys: WeakKeyDictionary[Engine | Connection, tuple[str, str, str, float]] = WeakKeyDictionary()
-_keys_lock = threading.Lock()
+T = TypeVar("T")
+
+
+class _PerDatabase(Generic[T]):
+    """A value per database (engine), kept a minute and only for the `tag` it was found for."""
+
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self._values: WeakKeyDictionary[Engine | Connection, tuple[object, T, float]] = (
+            WeakKeyDictionary()
+        )
+
+    def get(self, bind: Engine | Connection, tag: object) -> T | None:
+        with self._lock:
+            cached = self._values.get(bind)
+        if cached and cached[0] == tag and cached[2] > time.monotonic():
+            return cached[1]
+        return None
+
+    def put(self, bind: Engine | Connection, tag: object, value: T) -> T:
+        with self._lock:
+            self._values[bind] = (tag, value, time.monotonic() + KEY_CACHE_SECONDS)
+        return value
+
+    def forget(self, bind: Engine | Connection) -> None:
+        with self._lock:
+            self._values.pop(bind, None)
+
+
+# The current year's effective key: every turn needs it, and reading and decrypting it each
+# time was a round trip and a decryption per turn. Only the version in use is kept; destroying
+# keys clears the entry at once in this process, and a destroyed version is a closed year,
+# which no turn (stamped now) asks for.
+_keys: _PerDatabase[str] = _PerDatabase()
 
 
 def _effective_key(session: Session, version: str, master: str) -> str:
     bind = session.get_bind()
-    now = time.monotonic()
-    with _keys_lock:
-        cached = _keys.get(bind)
-    if cached and cached[:2] == (version, master) and cached[3] > now:
-        return cached[2]
+    cached = _keys.get(bind, (version, master))
+    if cached is not None:
+        return cached
     secret = _version_secret(session, version)
     if secret is None:  # only a clock far in the past reaches a destroyed year
         raise RuntimeError(f"pseudonym key {version} was destroyed")
-    mixed = _mixed(master, secret)
-    with _keys_lock:
-        _keys[bind] = (version, master, mixed, now + KEY_CACHE_SECONDS)
-    return mixed
+    return _keys.put(bind, (version, master), _mixed(master, secret))
 
 
 def current_key(session: Session, channel: str, address: str, at: datetime) -> tuple[str, str]:
@@ -101,29 +126,25 @@ def current_key(session: Session, channel: str, address: str, at: datetime) -> t
     )
 
 
-# Whether any year before the current one still has its secret, per database, for a minute:
-# in a deployment's first reporting year none has, and a turn need not look for an earlier
-# answer. No secret is kept: only the answer, and a stale "yes" only costs a look.
-_earlier: WeakKeyDictionary[Engine | Connection, tuple[str, bool, float]] = WeakKeyDictionary()
+# Whether any year other than the current one still has its secret: in a deployment's first
+# reporting year none has, and a turn need not look for an earlier answer. No secret is kept:
+# only the answer, and a stale "yes" only costs a look.
+_earlier: _PerDatabase[bool] = _PerDatabase()
 
 
 def earlier_years_live(session: Session, version: str) -> bool:
     """Whether a reporting year other than `version` still has its secret (the person may
     have an answer from it to carry over)."""
     bind = session.get_bind()
-    now = time.monotonic()
-    with _keys_lock:
-        cached = _earlier.get(bind)
-    if cached and cached[0] == version and cached[2] > now:
-        return cached[1]
+    cached = _earlier.get(bind, version)
+    if cached is not None:
+        return cached
     found = session.scalar(
         select(PseudonymKey.version)
         .where(PseudonymKey.secret_enc.is_not(None), PseudonymKey.version != version)
         .limit(1)
     )
-    with _keys_lock:
-        _earlier[bind] = (version, found is not None, now + KEY_CACHE_SECONDS)
-    return found is not None
+    return _earlier.put(bind, version, found is not None)
 
 
 def live_keys(session: Session, channel: str, address: str) -> list[str]:
@@ -147,7 +168,6 @@ def destroy_closed_keys(session: Session, today: date, start: str, grace_days: i
             row.secret_enc, row.destroyed_at = None, utcnow()
             destroyed.append(row.version)
     if destroyed:
-        with _keys_lock:
-            _keys.pop(session.get_bind(), None)
-            _earlier.pop(session.get_bind(), None)
+        _keys.forget(session.get_bind())
+        _earlier.forget(session.get_bind())
     return destroyed
