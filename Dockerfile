@@ -14,6 +14,9 @@ RUN useradd --create-home --uid 10001 rasa && chown -R rasa /nlu
 USER rasa
 RUN rasa train nlu --config config.yml --nlu data --out models --fixed-model-name safestep
 EXPOSE 5005
+# Serving, not training: TensorFlow's thread pools one wide, as `safestep` starts the server
+# (bot/understanding/nlu_env.py, SERVING_THREADS).
+ENV TF_INTER_OP_PARALLELISM_THREADS=1 TF_INTRA_OP_PARALLELISM_THREADS=1
 # RASA_TOKEN must be set; the bot sends it with every parse.
 CMD ["sh", "-c", "exec rasa run --enable-api -i 0.0.0.0 -p 5005 --auth-token \"$RASA_TOKEN\" -m models/safestep.tar.gz"]
 

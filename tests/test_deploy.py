@@ -28,6 +28,7 @@ from packaging.utils import canonicalize_name
 
 from bot.dialogue.i18n import read_locale
 from bot.settings import ROOT, Settings
+from bot.understanding.nlu_env import SERVING_THREADS
 from tests.fixtures.bot import (
     APP_SECRET,
     messenger_body,
@@ -296,3 +297,9 @@ def test_both_lock_files_pin_the_same_versions() -> None:
         text=True,
     ).stdout
     assert _pins((ROOT / "requirements.lock").read_text()) == _pins(exported)
+
+
+def test_nlu_image_serves_as_safestep_starts_the_server() -> None:
+    """The NLU image's server gets the same TensorFlow thread caps as `safestep run`'s."""
+    env, _ = _stage("nlu")
+    assert {name: env.get(name) for name in SERVING_THREADS} == SERVING_THREADS

@@ -64,3 +64,15 @@ def test_the_nlu_server_can_yield_the_cpu_to_the_web() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_the_nlu_server_runs_tensorflow_one_thread_wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Serving caps TensorFlow's thread pools (one parse no longer spreads over every core),
+    unless the operator sizes them; training keeps them as wide as the machine."""
+    for name in nlu_env.SERVING_THREADS:
+        monkeypatch.delenv(name, raising=False)
+    assert nlu_env.serving_env()["TF_INTRA_OP_PARALLELISM_THREADS"] == "1"
+    assert nlu_env.serving_env()["TF_INTER_OP_PARALLELISM_THREADS"] == "1"
+    assert "TF_INTRA_OP_PARALLELISM_THREADS" not in nlu_env.rasa_env()
+    monkeypatch.setenv("TF_INTRA_OP_PARALLELISM_THREADS", "2")
+    assert nlu_env.serving_env()["TF_INTRA_OP_PARALLELISM_THREADS"] == "2"
