@@ -30,6 +30,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
 
+# Threads a PostgreSQL `Database` runs its calls on, at most (see `Database.__init__`).
+MAX_PG_THREADS = 3
+
 
 def make_engine(
     url: str, pool_size: int = 5, max_overflow: int = 5, *, pre_ping: bool = True
@@ -100,12 +103,14 @@ class Database:
         self._gate_fd: int | None = None
         self._depth = 0
         # Its own threads: database calls of one role (webhook, workers) never queue behind
-        # another's in the event loop's shared default executor. On PostgreSQL one thread per
-        # pooled connection, not per overflow one: threads that outnumber the pool open
-        # connections and close them again as they return (a PostgreSQL backend started and
-        # stopped each time, measured at 26 in a 300-turn run); on SQLite a few (they take
-        # turns at the writer lock anyway).
-        self._threads = 4 if self.is_sqlite else pool_size
+        # another's in the event loop's shared default executor. On SQLite a few (they take
+        # turns at the writer lock anyway). On PostgreSQL no more than the pooled connections
+        # (threads that outnumber the pool open connections and close them again as they
+        # return: a backend started and stopped each time, 26 in a 300-turn run), and no more
+        # than three: every round trip hands the GIL over, and five threads doing so cost the
+        # workers and the server more CPU than they saved in waiting (1000 turns: 85-89 turns/s
+        # with five, 92-93 with two or three; PostgreSQL 2.05 ms of CPU a turn against 1.85).
+        self._threads = 4 if self.is_sqlite else min(pool_size, MAX_PG_THREADS)
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
 

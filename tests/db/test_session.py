@@ -1,7 +1,9 @@
-"""SQLite writers take turns at a lock file shared by processes, and give up like SQLite."""
+"""SQLite writers take turns at a lock file shared by processes, and give up like SQLite;
+database calls run on a few threads of their own."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from pathlib import Path
@@ -11,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.db.migrate import upgrade
 from bot.db.models import User
-from bot.db.session import Database
+from bot.db.session import MAX_PG_THREADS, Database
 from bot.pipeline.claims import is_database_outage
 
 
@@ -80,3 +82,17 @@ def test_a_writer_first_in_line_goes_next_however_busy_the_others_are(tmp_path: 
     assert max(waits) < 3 * hold, waits  # one transaction in hand, and the poll's grain
     busy.dispose()
     web.dispose()
+
+
+async def test_database_calls_share_a_few_threads(db: Database) -> None:
+    """However many calls wait, a database runs them on its own few threads (on PostgreSQL no
+    more than MAX_PG_THREADS, each round trip there handing the GIL over)."""
+    seen: set[int] = set()
+
+    def call() -> None:
+        seen.add(threading.get_ident())
+        time.sleep(0.02)
+
+    await asyncio.gather(*(db.run(call) for _ in range(12)))
+    assert threading.get_ident() not in seen
+    assert len(seen) == (4 if db.is_sqlite else MAX_PG_THREADS)
