@@ -109,7 +109,8 @@ class Database:
         # return: a backend started and stopped each time, 26 in a 300-turn run), and no more
         # than three: every round trip hands the GIL over, and five threads doing so cost the
         # workers and the server more CPU than they saved in waiting (1000 turns: 85-89 turns/s
-        # with five, 92-93 with two or three; PostgreSQL 2.05 ms of CPU a turn against 1.85).
+        # with five, 88-93 with three, 92-93 with two; PostgreSQL 2.05-2.08 ms of CPU a turn
+        # with five, 1.84-1.96 with two or three).
         self._threads = 4 if self.is_sqlite else min(pool_size, MAX_PG_THREADS)
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
