@@ -74,7 +74,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from itertools import pairwise
 from pathlib import Path
 
@@ -134,6 +134,11 @@ class Check:
     def ok(self) -> bool:
         return not (self.missing or self.duplicate or self.out_of_order or self.not_acknowledged)
 
+    @classmethod
+    def total(cls, checks: list[Check]) -> Check:
+        """Every count added up over `checks`."""
+        return cls(**{f.name: sum(getattr(c, f.name) for c in checks) for f in fields(cls)})
+
 
 @dataclass
 class BackendResult:
@@ -177,10 +182,6 @@ def median_of(rounds: list[BackendResult]) -> BackendResult:
     def mid(value: Callable[[BackendResult], float]) -> float:
         return statistics.median(value(r) for r in rounds)
 
-    check = Check()
-    for r in rounds:
-        for name in ("missing", "duplicate", "out_of_order", "not_acknowledged", "to_staff"):
-            setattr(check, name, getattr(check, name) + getattr(r.check, name))
     return BackendResult(
         rounds[0].backend,
         parse_turns_s={c: mid(lambda r, c=c: r.parse_turns_s[c]) for c in rounds[0].parse_turns_s},
@@ -194,7 +195,7 @@ def median_of(rounds: list[BackendResult]) -> BackendResult:
         ack_max_ms=max(r.ack_max_ms for r in rounds),
         paced_ack_p50_ms=mid(lambda r: r.paced_ack_p50_ms),
         paced_ack_p99_ms=mid(lambda r: r.paced_ack_p99_ms),
-        check=check,
+        check=Check.total([r.check for r in rounds]),
         cpu_ms={k: mid(lambda r, k=k: r.cpu_ms.get(k, 0.0)) for k in rounds[0].cpu_ms},
         rounds=rounds,
     )
