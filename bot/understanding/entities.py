@@ -40,6 +40,7 @@ _BENGALI = regex.compile(r"^[\p{Bengali}\s]+$")
 _BENGALI_SUFFIX = r"(?:ে|এ|র|ের|তে|য়|য়ে|কে)?"
 _WORD_START, _WORD_END = r"(?<![\p{L}\p{M}])", r"(?![\p{L}\p{M}])"
 _NOT_WORD = regex.compile(r"[\p{P}\p{S}\s]+")
+_SPACE = regex.compile(r"\s+")
 Language = Literal["en", "my", "km", "bn"]
 
 
@@ -112,6 +113,7 @@ class CountryNames(BaseModel):
 class _Name:
     code: str
     pattern: regex.Pattern[str]
+    core: str  # the name without its spaces: in any text it matches, with the spaces taken out
 
 
 class CountryFinder:
@@ -128,7 +130,8 @@ class CountryFinder:
         }
         # Longest names first, so "south korea" is read before "korea".
         self._names = [
-            _Name(code, phrase_pattern(name)) for name, code in sorted(unique.items(), key=_longest)
+            _Name(code, phrase_pattern(name), _SPACE.sub("", name))
+            for name, code in sorted(unique.items(), key=_longest)
         ]
 
     def find(self, text: str) -> str | None:
@@ -136,9 +139,11 @@ class CountryFinder:
         whole = _NOT_WORD.sub("", folded).upper()
         if whole in self.codes:
             return whole
+        # A substring test first: a regex search per name was 70-160 µs a message.
+        compact = _SPACE.sub("", folded)
         found: list[tuple[bool, int, str]] = []
         for name in self._names:
-            match = name.pattern.search(folded)
+            match = name.core in compact and name.pattern.search(folded)
             if match:
                 found.append((name.code in self.origins, match.start(), name.code))
         return min(found)[2] if found else None

@@ -46,6 +46,8 @@ ISSUE_COUNTRIES = (
         ("দুবাই থেকে বলছি", "AE"),
         ("malaysian company", "MY"),
         ("south korea", "KR"),
+        ("southkorea job", "KR"),
+        ("want go south\n  korea", "KR"),
         ("Hong Kong", "HK"),
         ("from myanmar now in thailand", "TH"),
         ("my passport", None),
