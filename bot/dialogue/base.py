@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol
 
 from sqlalchemy.orm import Session
 
-from bot.db.models import User
+from bot.db.models import Case, Conversation, User
 from bot.messages import InboundKind, Reply
 from bot.understanding.base import LANGUAGES, Parse
 
@@ -71,12 +71,19 @@ class Response:
     effects: list[Effect] = field(default_factory=list)
 
 
+# The person's stored conversation and active case (either may be missing).
+Stored = tuple[Conversation | None, Case | None]
+
+
 class Dialogue(Protocol):
-    def respond(self, session: Session, user: User, turn: Turn) -> Response:
+    def respond(
+        self, session: Session, user: User, turn: Turn, stored: Stored | None = None
+    ) -> Response:
         """Decide the replies and effects; record state, cases and analytics in `session`.
 
         Runs inside the transaction that marks the inbound event handled and stores the
-        replies in the outbox, so a turn takes effect whole or not at all.
+        replies in the outbox, so a turn takes effect whole or not at all. `stored`: the
+        person's conversation and case when the caller has read them already; else read here.
         """
         ...
 

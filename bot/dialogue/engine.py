@@ -26,6 +26,7 @@ from bot.dialogue.base import (
     ConversationSaved,
     Effect,
     Response,
+    Stored,
     Turn,
     language_from_platform,
 )
@@ -121,13 +122,15 @@ class Engine:
             target = step.next
         return Reply(text="\n\n".join(texts), choices=choices)
 
-    def respond(self, session: Session, user: User, turn: Turn) -> Response:
-        stored, case = cases.conversation_and_case(session, user)
-        if stored is not None:
+    def respond(
+        self, session: Session, user: User, turn: Turn, stored: Stored | None = None
+    ) -> Response:
+        row, case = stored if stored is not None else cases.conversation_and_case(session, user)
+        if row is not None:
             # Worked on out of the session and saved whole as an effect (`ConversationSaved`):
             # the session's unit of work cost more than the row.
-            session.expunge(stored)
-        conversation = self._conversation(user, turn, stored)
+            session.expunge(row)
+        conversation = self._conversation(user, turn, row)
         language = (
             user.language
             or (turn.parse.lang if turn.parse else None)

@@ -10,7 +10,8 @@ from datetime import datetime
 from functools import cache
 
 from sqlalchemy import BindParameter, ScalarSelect, Select, bindparam, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import SQLColumnExpression
 
 from bot.clock import utcnow
 from bot.db.models import Case, CaseMessage, Conversation, User
@@ -22,18 +23,24 @@ ACTIVE_STATUSES = ("open", "pending", "snoozed")
 PRIORITIES = ("normal", "urgent")
 
 
-def _latest_active(user_id: int | BindParameter[int]) -> ScalarSelect[int]:
+UserId = int | BindParameter[int] | SQLColumnExpression[int]
+
+
+def latest_active(user_id: UserId) -> ScalarSelect[int]:
+    """The id of the person's active case, as a subquery (over an alias of `cases`, so that a
+    query also selecting `Case` keeps it in its own FROM)."""
+    mine = aliased(Case)
     return (
-        select(Case.id)
-        .where(Case.user_id == user_id, Case.status.in_(ACTIVE_STATUSES))
-        .order_by(Case.id.desc())
+        select(mine.id)
+        .where(mine.user_id == user_id, mine.status.in_(ACTIVE_STATUSES))
+        .order_by(mine.id.desc())
         .limit(1)
         .scalar_subquery()
     )
 
 
 def active_case(session: Session, user: User) -> Case | None:
-    return session.scalars(select(Case).where(Case.id == _latest_active(user.id))).one_or_none()
+    return session.scalars(select(Case).where(Case.id == latest_active(user.id))).one_or_none()
 
 
 def conversation_and_case(session: Session, user: User) -> tuple[Conversation | None, Case | None]:
@@ -50,7 +57,7 @@ def _conversation_and_case() -> Select[Conversation, Case]:
         select(Conversation, Case)
         .select_from(User)
         .outerjoin(Conversation, Conversation.user_id == User.id)
-        .outerjoin(Case, Case.id == _latest_active(user_id))
+        .outerjoin(Case, Case.id == latest_active(user_id))
         .where(User.id == user_id)
     )
 

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
-from bot.db.models import InboundEvent, User
-from bot.messages import Inbound
+from bot.db.models import Case, Conversation, InboundEvent, User
+from bot.dialogue.base import Response, Stored, Turn
+from bot.messages import Inbound, Reply
 from bot.pipeline import inbound
+from bot.pipeline.inbound import Handler, LostClaim
+from bot.services import cases
+from bot.understanding import build_understanding
 from tests.fixtures.bot import BotFactory, RunningBot, messenger_body, messenger_text
 
 
@@ -96,3 +103,65 @@ def test_a_batch_beyond_one_statements_parameters_is_stored_whole_and_only_once(
             }
         with bot.db.sessions() as session:
             assert session.scalar(select(func.count()).select_from(InboundEvent)) == 9002
+
+
+class _Recording:
+    """A dialogue that keeps what the handler gave it and answers nothing."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[User, Stored | None, Stored]] = []
+
+    def respond(
+        self, session: Session, user: User, turn: Turn, stored: Stored | None = None
+    ) -> Response:
+        self.seen.append((user, stored, cases.conversation_and_case(session, user)))
+        return Response([])
+
+    def welcome(self, language: str | None) -> Reply:
+        return Reply(text="welcome")
+
+
+def test_a_turn_reads_its_sender_conversation_and_active_case_once_with_the_events_settling(
+    make_bot: BotFactory,
+) -> None:
+    """On PostgreSQL one statement settles the event, updates the sender and reads their
+    state; the dialogue gets exactly what a read of its own would give, a new person is
+    created, and a lost claim changes nothing."""
+    dialogue = _Recording()
+    with make_bot(run_workers=False, dialogue=dialogue) as bot:
+        with bot.db.session() as session:
+            known = User(channel="messenger", address="known", language="my")
+            session.add(known)
+            session.flush()
+            session.add(Conversation(user_id=known.id, flow="fees", step="ask", slots={}))
+            session.add(Case(user_id=known.id, channel="messenger", trigger="t", status="open"))
+            session.add(Case(user_id=known.id, channel="messenger", trigger="t", status="closed"))
+        _store(bot, _text("known", "m-known"), _text("new-person", "m-new"))
+        understanding = build_understanding(bot.settings)
+        handler = Handler(bot.db, understanding, dialogue, {})  # no replies: no channel
+        postgres = bot.db.engine.dialect.name == "postgresql"
+        taken = []
+        for _ in range(2):
+            claimed = inbound.claim(bot.db, 30)
+            assert claimed is not None
+            event = handler.load(claimed)
+            assert event is not None
+            handler.turn(claimed, event, None)
+            taken.append((claimed, event))
+        (first, stored, truth), (second, stored_new, truth_new) = dialogue.seen
+        assert first.address == "known" and first.last_inbound_at is not None
+        conversation, case = truth
+        assert conversation is not None and conversation.step == "ask"
+        assert case is not None and case.status == "open"
+        assert second.address == "new-person" and truth_new == (None, None)
+        if postgres:  # read with the settling: the very rows a read of its own finds
+            assert stored == truth and stored_new == (None, None)
+        else:  # SQLite: three statements in one process cost less; the dialogue reads
+            assert stored is None and stored_new is None
+        with bot.db.sessions() as session:
+            statuses = session.scalars(select(InboundEvent.status)).all()
+        assert statuses == ["done", "done"]
+        with pytest.raises(LostClaim):  # settled already: nothing is read or written again
+            handler.turn(*taken[0], None)
+        assert len(dialogue.seen) == 2
+        asyncio.run(understanding.aclose())

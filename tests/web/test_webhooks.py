@@ -373,7 +373,7 @@ def test_two_app_instances_share_the_work_without_duplicates(make_bot, database_
 class Echo:
     """A dialogue that repeats the text: makes the pipeline's ordering visible."""
 
-    def respond(self, session, user, turn):  # type: ignore[no-untyped-def]
+    def respond(self, session, user, turn, stored=None):  # type: ignore[no-untyped-def]
         return Response([Reply(text=f"echo {turn.text}")])
 
     def welcome(self, language):  # type: ignore[no-untyped-def]
