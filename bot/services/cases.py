@@ -9,9 +9,16 @@ from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import BindParameter, ScalarSelect, Select, bindparam, func, select
+from sqlalchemy import (
+    BindParameter,
+    ScalarSelect,
+    Select,
+    SQLColumnExpression,
+    bindparam,
+    func,
+    select,
+)
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.elements import SQLColumnExpression
 
 from bot.clock import utcnow
 from bot.db.models import Case, CaseMessage, Conversation, User
