@@ -339,12 +339,17 @@ def _user_for(session: Session, event: Inbound) -> User:
     """The sender, with what this event says of them written in the same statement that
     reads them (UPDATE … RETURNING); created on their first event."""
     changes = _user_changes(event)
-    mine = {"sender_channel": event.channel, "sender_address": event.sender}
     found = session.scalars(
         _user_update(tuple(changes)) if changes else _user_select(),
-        mine | {f"new_{name}": value for name, value in changes.items()},
+        _sender_params(event, changes),
     ).one_or_none()
     return found if found is not None else _new_user(session, event, changes)
+
+
+def _sender_params(event: Inbound, changes: dict[str, Any]) -> dict[str, Any]:
+    """Parameters of `_the_sender` and of `_new_values`."""
+    mine = {"sender_channel": event.channel, "sender_address": event.sender}
+    return mine | {f"new_{name}": value for name, value in changes.items()}
 
 
 def _new_user(session: Session, event: Inbound, changes: dict[str, Any]) -> User:
@@ -364,9 +369,8 @@ def _settle_and_read(
     found = session.execute(
         _settled_sender(tuple(done), tuple(changes)),
         {"held_id": claim.id, "held_token": claim.token}
-        | {"sender_channel": event.channel, "sender_address": event.sender}
         | {f"done_{name}": value for name, value in done.items()}
-        | {f"new_{name}": value for name, value in changes.items()},
+        | _sender_params(event, changes),
     ).one_or_none()
     if found is None:  # nothing settled: the lease ran out and another worker has the event
         raise LostClaim(claim.id)
