@@ -1,7 +1,8 @@
 """What the message pipeline asks of the dialogue engine: one turn in, replies and effects out.
 
 Effects are what the engine decided should change besides the replies (a transcript line, an
-acknowledgement noted on a case, where the conversation now is); the pipeline applies them in
+acknowledgement noted on a case, where the conversation now is, the interaction to log); the
+pipeline applies them in
 the turn's transaction (`bot/pipeline/effects.py`), so the engine decides and the edges write.
 """
 
@@ -62,7 +63,18 @@ class ConversationSaved:
     updated_at: datetime
 
 
-Effect = CaseLine | CaseAcknowledged | ConversationSaved
+@dataclass(frozen=True)
+class Interaction:
+    """One handled interaction for the anonymized log (O1.1.3): what was asked and what was
+    served, never the words; `resource` is what was promoted, if anything."""
+
+    intent: str | None
+    flow: str | None
+    step: str | None
+    resource: str | None
+
+
+Effect = CaseLine | CaseAcknowledged | ConversationSaved | Interaction
 
 
 @dataclass
@@ -79,7 +91,7 @@ class Dialogue(Protocol):
     def respond(
         self, session: Session, user: User, turn: Turn, stored: Stored | None = None
     ) -> Response:
-        """Decide the replies and effects; record state, cases and analytics in `session`.
+        """Decide the replies and effects; record cases and what people answered in `session`.
 
         Runs inside the transaction that marks the inbound event handled and stores the
         replies in the outbox, so a turn takes effect whole or not at all. `stored`: the

@@ -25,6 +25,7 @@ from bot.dialogue.base import (
     CaseLine,
     ConversationSaved,
     Effect,
+    Interaction,
     Response,
     Stored,
     Turn,
@@ -33,7 +34,7 @@ from bot.dialogue.base import (
 from bot.dialogue.flows import ChoiceSpec, Escalation, FlowSet, Step, parse_payload, payload_of
 from bot.dialogue.i18n import Translator
 from bot.messages import Button, Choice, Reply
-from bot.services import analytics, cases
+from bot.services import cases
 from bot.services.handover import Team, due_acknowledgement
 from bot.understanding.base import LANGUAGES, Parse
 from bot.understanding.entities import country_finder, phrase_pattern, with_found_entities
@@ -149,7 +150,7 @@ class Engine:
         else:  # start, subscribed: someone opened the chat
             self._first_contact(ctx)
             self._run(session, ctx, self.flows.roles["first_contact"])
-        self._finish(session, ctx)
+        self._finish(ctx)
         return Response(ctx.replies, ctx.effects)
 
     # ---- turn kinds ---------------------------------------------------------------------
@@ -339,7 +340,7 @@ class Engine:
             )
         )
         if step.action in ("delete_data", "quick_erase"):
-            ctx.forgotten = True
+            ctx.forgotten, ctx.case = True, None  # their case went with the rest
         # Values become slots: a later tap ("none of these") still has the list's date.
         ctx.conversation.slots = {**ctx.slots, **outcome.values}
         ctx.choices, ctx.buttons = outcome.choices, outcome.buttons
@@ -437,9 +438,10 @@ class Engine:
     # ---- cases, state, analytics --------------------------------------------------------
 
     def _escalate(self, session: Session, ctx: _Turn, escalation: Escalation) -> None:
-        case = cases.open_case(
+        case = cases.open_or_upgrade(
             session,
             ctx.user,
+            ctx.case,
             priority=escalation.priority,
             trigger=escalation.trigger,
             flow_path=list(ctx.conversation.path),
@@ -475,7 +477,7 @@ class Engine:
         key = shown.get(payload) or self._titles.get(payload)
         return self.t(key, ctx.language) if key else payload
 
-    def _finish(self, session: Session, ctx: _Turn) -> None:
+    def _finish(self, ctx: _Turn) -> None:
         # A tap during a case (the urgent numbers) belongs to the case too.
         case = None if ctx.forgotten else ctx.case
         if case is not None:
@@ -502,16 +504,10 @@ class Engine:
         )
         if ctx.untracked:
             return
-        step = conversation.step
-        for resource in ctx.resources or (None,):
-            analytics.record(
-                session,
-                ctx.user,
-                intent=ctx.intent,
-                flow=conversation.flow,
-                step=step,
-                resource=resource,
-            )
+        ctx.effects += [
+            Interaction(ctx.intent, conversation.flow, conversation.step, resource)
+            for resource in ctx.resources or (None,)
+        ]
 
     def _conversation(
         self, user: User, turn: Turn, conversation: Conversation | None

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bot.db.models import Case
-from bot.dialogue.base import CaseAcknowledged, CaseLine, ConversationSaved, Effect
-from bot.services import cases, conversations
+from bot.db.models import Case, User
+from bot.dialogue.base import CaseAcknowledged, CaseLine, ConversationSaved, Effect, Interaction
+from bot.services import analytics, cases, conversations
 
 
-def apply(session: Session, effects: list[Effect]) -> None:
+def apply(session: Session, user: User, effects: list[Effect]) -> None:
     """In order: transcript lines keep the order the person saw things in."""
     for effect in effects:
         if isinstance(effect, ConversationSaved):
             conversations.save(session, effect)
+            continue
+        if isinstance(effect, Interaction):
+            analytics.record(
+                session, user, intent=effect.intent, flow=effect.flow, step=effect.step,
+                resource=effect.resource,
+            )  # fmt: skip
             continue
         case = session.get(Case, effect.case_id)
         if case is None:  # erased within the turn

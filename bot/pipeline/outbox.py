@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, aliased
 
 from bot.channels.base import Channel, SendError, SendResult, storable_id
 from bot.clock import utcnow
+from bot.db import riders
 from bot.db.models import ChannelBreaker, OutboxMessage, User
 from bot.db.session import Database, insert_for, rowcount
 from bot.messages import Reply
@@ -173,7 +174,12 @@ def _insert_first() -> Any:
         "claim_token": claimed(bindparam("claim_token", type_=rows.claim_token.type), None),
     }
     picked = select(*given.values(), *chosen.values()).select_from(line)
-    return insert(table).from_select([*given, *chosen], picked).returning(rows.id, rows.status)
+    return (
+        insert(table)
+        .from_select([*given, *chosen], picked)
+        .returning(rows.id, rows.status)
+        .execution_options(**{riders.CARRIES_WRITES: True})  # it reads only the outbox
+    )
 
 
 @cache

@@ -5,10 +5,11 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
+from bot.db import riders
 from bot.db.models import AnalyticsEvent, AnalyticsMonthly, User
 from bot.db.session import insert_for
 from bot.services import indicator_counts
@@ -45,9 +46,10 @@ def record(
         "month": now.strftime("%Y-%m"),
         "occurred_at": now,
     }
-    # Written as a plain INSERT: the log is append-only, nothing in the turn reads it back, and
-    # the session's unit of work costs more than the row.
-    session.execute(_insert_event(), fields)
+    # Written as a plain INSERT: the log is append-only, nothing in the turn reads it back (so
+    # on PostgreSQL it rides along the next statement), and the session's unit of work costs
+    # more than the row.
+    riders.write(session, _insert_event, fields)
     event = AnalyticsEvent(**fields)
     if resource is not None:
         _roll_up(session, event)
@@ -74,15 +76,29 @@ def _roll_up(session: Session, event: AnalyticsEvent) -> None:
 # compiled form: built per turn, they cost more CPU than running them.
 
 
+_EVENT_FIELDS = (
+    *("user_key", "key_version", "channel", "language", "country"),
+    *("intent", "flow", "step", "resource", "month", "occurred_at"),
+)
+
+
 @cache
-def _insert_event() -> Any:
-    return insert(cast(Table, AnalyticsEvent.__table__))
+def _insert_event(_dialect: str, prefix: str) -> Any:
+    table = cast(Table, AnalyticsEvent.__table__)
+    return insert(table).values(
+        {name: bindparam(prefix + name, type_=table.c[name].type) for name in _EVENT_FIELDS}
+    )
 
 
 @cache
 def _roll_up_statement(dialect: str) -> Any:
+    """Carries the turn's waiting writes (`riders`): it reads only the roll-up."""
     table = cast(Table, AnalyticsMonthly.__table__)
-    return insert_for(dialect)(table).on_conflict_do_update(
-        index_elements=["month", "resource", "user_key", "channel", "language", "country"],
-        set_={"interactions": table.c.interactions + 1},
+    return (
+        insert_for(dialect)(table)
+        .on_conflict_do_update(
+            index_elements=["month", "resource", "user_key", "channel", "language", "country"],
+            set_={"interactions": table.c.interactions + 1},
+        )
+        .execution_options(**{riders.CARRIES_WRITES: True})
     )

@@ -91,9 +91,31 @@ def open_case(
     One person, one case at a time: staff must not find the same worker in three queue rows.
     The distress indicators heard are added to the case's (they only ever accumulate).
     """
+    return open_or_upgrade(
+        session,
+        user,
+        active_case(session, user),
+        priority=priority,
+        trigger=trigger,
+        flow_path=flow_path,
+        indicators=indicators,
+    )
+
+
+def open_or_upgrade(
+    session: Session,
+    user: User,
+    case: Case | None,
+    *,
+    priority: str,
+    trigger: str,
+    flow_path: list[str],
+    indicators: Iterable[str] = (),
+) -> Case:
+    """`open_case` for a caller that has read the person's active case (`case`) already in
+    this transaction, as a turn has: one query fewer."""
     if priority not in PRIORITIES:
         raise ValueError(f"unknown priority {priority!r}")
-    case = active_case(session, user)
     if case is not None:
         add_indicators(case, indicators)
         if priority == "urgent" and case.priority != "urgent":

@@ -6,24 +6,28 @@ from dataclasses import asdict
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import Table, bindparam
 from sqlalchemy.orm import Session
 
+from bot.db import riders
 from bot.db.models import Conversation
 from bot.db.session import insert_for
 from bot.dialogue.base import ConversationSaved
 
+_COLUMNS = ("flow", "step", "slots", "path", "misses", "updated_at")
+
 
 def save(session: Session, state: ConversationSaved) -> None:
-    """Insert or replace the person's row, in one statement built once."""
-    session.execute(_upsert(session.get_bind().dialect.name), asdict(state))
+    """Insert or replace the person's row, in one statement built once; nothing in the turn
+    reads it back, so on PostgreSQL it rides along the turn's next statement."""
+    riders.write(session, _upsert, asdict(state), key=state.user_id)
 
 
 @cache
-def _upsert(dialect: str) -> Any:
+def _upsert(dialect: str, prefix: str) -> Any:
     table = cast(Table, Conversation.__table__)
-    insert = insert_for(dialect)(table)
-    columns = ("flow", "step", "slots", "path", "misses", "updated_at")
+    values = {c: bindparam(prefix + c, type_=table.c[c].type) for c in ("user_id", *_COLUMNS)}
+    insert = insert_for(dialect)(table).values(values)
     return insert.on_conflict_do_update(
-        index_elements=["user_id"], set_={c: insert.excluded[c] for c in columns}
+        index_elements=["user_id"], set_={c: insert.excluded[c] for c in _COLUMNS}
     )
