@@ -81,6 +81,9 @@ Effect = CaseLine | CaseAcknowledged | ConversationSaved | Interaction
 class Response:
     replies: list[Reply] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
+    # The person's active case as the engine left it (opened or read in the turn): the case
+    # the transcript lines go to, held so that applying them needs no second read of it.
+    case: Case | None = None
 
 
 # The person's stored conversation and active case (either may be missing).

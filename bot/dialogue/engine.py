@@ -151,7 +151,7 @@ class Engine:
             self._first_contact(ctx)
             self._run(session, ctx, self.flows.roles["first_contact"])
         self._finish(ctx)
-        return Response(ctx.replies, ctx.effects)
+        return Response(ctx.replies, ctx.effects, None if ctx.forgotten else ctx.case)
 
     # ---- turn kinds ---------------------------------------------------------------------
 

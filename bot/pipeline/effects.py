@@ -5,13 +5,14 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from bot.db.models import Case, User
-from bot.dialogue.base import CaseAcknowledged, CaseLine, ConversationSaved, Effect, Interaction
+from bot.dialogue.base import CaseAcknowledged, CaseLine, ConversationSaved, Interaction, Response
 from bot.services import analytics, cases, conversations
 
 
-def apply(session: Session, user: User, effects: list[Effect]) -> None:
+def apply(session: Session, user: User, response: Response) -> None:
     """In order: transcript lines keep the order the person saw things in."""
-    for effect in effects:
+    known = response.case
+    for effect in response.effects:
         if isinstance(effect, ConversationSaved):
             conversations.save(session, effect)
             continue
@@ -21,7 +22,7 @@ def apply(session: Session, user: User, effects: list[Effect]) -> None:
                 resource=effect.resource,
             )  # fmt: skip
             continue
-        case = session.get(Case, effect.case_id)
+        case = known if known and known.id == effect.case_id else session.get(Case, effect.case_id)
         if case is None:  # erased within the turn
             continue
         if isinstance(effect, CaseLine):

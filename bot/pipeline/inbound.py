@@ -291,7 +291,7 @@ class Handler:
                 parse=parse,
             )
             response = self.dialogue.respond(session, user, turn, stored)
-            effects.apply(session, user, response.effects)
+            effects.apply(session, user, response)
             channel = self.channels.get(event.channel)
             if channel is None or not response.replies:
                 return Turned(0)

@@ -3,12 +3,10 @@ backends never lost, never late for a later statement, and void with a rollback.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from bot.channels.messenger import Messenger
 from bot.clock import utcnow
@@ -18,20 +16,7 @@ from bot.dialogue.base import ConversationSaved
 from bot.messages import Reply
 from bot.pipeline import outbox
 from bot.services import analytics, conversations
-
-
-@contextmanager
-def _statements(db: Database) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+from tests.fixtures.database import statements
 
 
 def _messenger() -> Messenger:
@@ -65,7 +50,7 @@ def test_a_turns_last_writes_go_with_its_reply(db: Database) -> None:
     user = _person(db)
     with db.session() as session:
         user = session.merge(user)
-        with _statements(db) as seen:
+        with statements(db) as seen:
             _log(session, user)
             conversations.save(session, _saved(user, "ask"))
             rows = outbox.enqueue(

@@ -73,7 +73,7 @@ class Chat:
                 user.opted_out = False
             session.flush()
             response = self.engine.respond(session, user, turn)
-            effects.apply(session, user, response.effects)
+            effects.apply(session, user, response)
             return response.replies
 
     def say(

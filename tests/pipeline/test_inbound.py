@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from datetime import UTC, datetime
 
@@ -10,14 +11,19 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bot.channels import build_channels
 from bot.db.models import Case, Conversation, InboundEvent, User
+from bot.dialogue import build_dialogue
 from bot.dialogue.base import Response, Stored, Turn
 from bot.messages import Inbound, Reply
 from bot.pipeline import inbound
 from bot.pipeline.inbound import Handler, LostClaim
 from bot.services import cases
 from bot.understanding import build_understanding
+from bot.vocabulary import Indicator, Risk
+from tests.dialogue.chat import parse
 from tests.fixtures.bot import BotFactory, RunningBot, messenger_body, messenger_text
+from tests.fixtures.database import statements
 
 
 def test_last_message_time_is_when_the_person_wrote_not_when_it_was_handled(
@@ -165,3 +171,35 @@ def test_a_turn_reads_its_sender_conversation_and_active_case_once_with_the_even
             handler.turn(*taken[0], None)
         assert len(dialogue.seen) == 2
         asyncio.run(understanding.aclose())
+
+
+def test_a_turn_reads_the_persons_case_once_opening_it_or_writing_to_it(
+    make_bot: BotFactory,
+) -> None:
+    """An urgent message opens a case, the next one is added to it; neither turn reads the
+    case again after the dialogue has it, and both land in the transcript."""
+    with make_bot(run_workers=False) as bot:
+        with bot.db.session() as session:
+            session.add(User(channel="messenger", address="caller", language="en"))
+        handler = Handler(bot.db, build_understanding(bot.settings), build_dialogue(bot.settings),
+                          build_channels(bot.settings))  # fmt: skip
+        said = [
+            ("they took my passport help", parse("they took my passport help", "urgent_help",
+             urgent=True, risk=Risk.URGENT, indicators=(Indicator.DOCUMENT_RETENTION,))),
+            ("hello is anyone there", parse("hello is anyone there", "greet")),
+        ]  # fmt: skip
+        for n, (text, parsed) in enumerate(said):
+            _store(bot, Inbound(channel="messenger", external_id=f"c{n}", kind="text",
+                                sender="caller", text=text))  # fmt: skip
+            claimed = inbound.claim(bot.db, 30)
+            assert claimed is not None
+            with statements(bot.db) as seen:
+                handler.turn(claimed, handler.load(claimed), parsed, send_lease=30)  # type: ignore[arg-type]
+            reads = [s for s in seen if re.search(r"FROM cases\s+WHERE cases.id =", s)]
+            assert reads == [], reads
+        with bot.db.sessions() as session:
+            (case,) = session.scalars(select(Case)).all()
+            lines = [m.direction for m in sorted(case.messages, key=lambda m: m.id)]
+        assert case.priority == "urgent" and case.status == "open"
+        assert lines[0] == "in" and "in" in lines[1:] and "bot" in lines
+        asyncio.run(handler.understanding.aclose())
