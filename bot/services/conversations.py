@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from functools import cache
 from typing import Any, cast
 
@@ -20,7 +19,10 @@ _COLUMNS = ("flow", "step", "slots", "path", "misses", "updated_at")
 def save(session: Session, state: ConversationSaved) -> None:
     """Insert or replace the person's row, in one statement built once; nothing in the turn
     reads it back, so on PostgreSQL it rides along the turn's next statement."""
-    riders.write(session, _upsert, asdict(state), key=state.user_id)
+    # Not `asdict`: its deep copy of the slots and path was 2% of a turn's CPU, and the
+    # state is a frozen record of a finished turn.
+    row = {name: getattr(state, name) for name in ("user_id", *_COLUMNS)}
+    riders.write(session, _upsert, row, key=state.user_id)
 
 
 @cache
