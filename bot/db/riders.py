@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import event, literal, select
+from sqlalchemy import Table, bindparam, event, literal, select
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.sql.dml import Insert
 
@@ -30,6 +30,11 @@ _WAITING = "riders.waiting"  # session.info: [_Write]
 # A write's statement for a backend, every parameter named with the given prefix; built once
 # per (dialect, prefix), so SQLAlchemy compiles each shape once.
 Build = Callable[[str, str], Insert]
+
+
+def bound(table: Table, names: tuple[str, ...], prefix: str) -> dict[str, Any]:
+    """The VALUES of a `Build`'s statement: each column `name` as parameter `prefix + name`."""
+    return {name: bindparam(prefix + name, type_=table.c[name].type) for name in names}
 
 
 @dataclass(frozen=True)

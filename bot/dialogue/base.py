@@ -2,8 +2,8 @@
 
 Effects are what the engine decided should change besides the replies (a transcript line, an
 acknowledgement noted on a case, where the conversation now is, the interaction to log); the
-pipeline applies them in
-the turn's transaction (`bot/pipeline/effects.py`), so the engine decides and the edges write.
+pipeline applies them in the turn's transaction (`bot/pipeline/effects.py`), so the engine
+decides and the edges write.
 """
 
 from __future__ import annotations

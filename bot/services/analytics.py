@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
@@ -85,9 +85,7 @@ _EVENT_FIELDS = (
 @cache
 def _insert_event(_dialect: str, prefix: str) -> Any:
     table = cast(Table, AnalyticsEvent.__table__)
-    return insert(table).values(
-        {name: bindparam(prefix + name, type_=table.c[name].type) for name in _EVENT_FIELDS}
-    )
+    return insert(table).values(riders.bound(table, _EVENT_FIELDS, prefix))
 
 
 @cache
