@@ -172,6 +172,7 @@ def create_app(
             for channel in channels.values():
                 await channel.aclose()
             await nlu.aclose()
+            await app.state.intake.aclose()
             if webhook_db is not db:
                 webhook_db.dispose()
             db.dispose()

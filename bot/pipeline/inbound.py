@@ -24,6 +24,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session, aliased
 
 from bot.channels.base import Channel
@@ -80,15 +81,17 @@ def store_new(session: Session, events: list[Inbound]) -> set[tuple[str, str]]:
     return stored
 
 
-def store_autocommit(db: Database, events: list[Inbound]) -> set[tuple[str, str]]:
-    """`store_new` on PostgreSQL without a transaction: one statement, which inserts, sends
-    the wake-up and commits, all or nothing (see `_insert_new`). One round trip on an
-    acknowledgement's path instead of five (ping, BEGIN, INSERT, NOTIFY, COMMIT), each a wait
-    for the server's process while the workers and the NLU keep the cores busy."""
+async def store_async(engine: AsyncEngine, events: list[Inbound]) -> set[tuple[str, str]]:
+    """`store_new` on PostgreSQL, from the event loop and without a transaction: one
+    statement, which inserts, sends the wake-up and commits, all or nothing (see
+    `_insert_new`). One round trip on an acknowledgement's path instead of five (ping, BEGIN,
+    INSERT, NOTIFY, COMMIT), and no hand-over to a thread and back (psycopg's async
+    connection): each is a wait for a core while the workers and the NLU keep both busy."""
     if not events:
         return set()
-    with db.autocommit() as connection:
-        rows = connection.execute(_insert_new("postgresql"), _rows(events))
+    async with engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        rows = await autocommit.execute(_insert_new("postgresql"), _rows(events))
         return {(row[0], row[1]) for row in rows}
 
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.db.session import Database
 from bot.messages import Inbound
@@ -33,6 +35,7 @@ class Intake:
         self.db = db
         self._waiting: list[tuple[list[Inbound], asyncio.Future[int]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._engine: AsyncEngine | None = None
 
     async def store(self, events: list[Inbound]) -> int:
         """Commit `events` (deliveries recorded, the rest stored); how many were new."""
@@ -60,16 +63,46 @@ class Intake:
                     _settle(done, count)
 
     async def _store(self, requests: list[list[Inbound]]) -> list[int]:
-        """`store_each`, tried again at once on a connection the server dropped (a restart):
+        """`_commit`, tried again at once on a connection the server dropped (a restart):
         that failure makes the pool reconnect, which costs less than a ping before every
         transaction on an acknowledgement's path."""
         try:
-            return await self.db.run(store_each, self.db, requests)
+            return await self._commit(requests)
         except DBAPIError as exc:
             if not exc.connection_invalidated:
                 raise
             log.warning("the database dropped the webhook's connection; trying again")
-            return await self.db.run(store_each, self.db, requests)
+            return await self._commit(requests)
+
+    async def _commit(self, requests: list[list[Inbound]]) -> list[int]:
+        """One INSERT (in one transaction with any delivery receipts) for several requests'
+        events; new rows per request, in order (an event two requests carry counts for the
+        first)."""
+        kept = [[e for e in events if e.kind != "delivery"] for events in requests]
+        everything = [e for events in kept for e in events]
+        receipts = [e for events in requests for e in events if e.kind == "delivery"]
+        if self.db.is_sqlite or receipts:
+            new = await self.db.run(store_with_receipts, self.db, everything, receipts)
+        else:
+            new = await inbound.store_async(self._async_engine(), everything)
+        counts = []
+        for events in kept:
+            mine = {(e.channel, e.external_id) for e in events} & new
+            new -= mine
+            counts.append(len(mine))
+        return counts
+
+    def _async_engine(self) -> AsyncEngine:
+        if self._engine is None:
+            # One transaction at a time (see `store`): one connection, and one spare.
+            url = make_url(self.db.url).set(drivername="postgresql+psycopg")
+            self._engine = create_async_engine(url, pool_size=1, max_overflow=1)
+        return self._engine
+
+    async def aclose(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
 
     async def _one_by_one(self, batch: list[tuple[list[Inbound], asyncio.Future[int]]]) -> None:
         for events, done in batch:
@@ -90,22 +123,11 @@ def _settle(done: asyncio.Future[int], count: int = 0, exc: BaseException | None
         done.set_result(count)
 
 
-def store_each(db: Database, requests: list[list[Inbound]]) -> list[int]:
-    """One INSERT (in one transaction with any delivery receipts) for several requests'
-    events; new rows per request, in order (an event two requests carry counts for the first)."""
-    kept = [[e for e in events if e.kind != "delivery"] for events in requests]
-    everything = [e for events in kept for e in events]
-    receipts = [e for events in requests for e in events if e.kind == "delivery"]
-    if not db.is_sqlite and not receipts:
-        new = inbound.store_autocommit(db, everything)
-    else:
-        with db.session() as session:
-            for receipt in receipts:
-                inbound.record_delivery(session, receipt)
-            new = inbound.store_new(session, everything)
-    counts = []
-    for events in kept:
-        mine = {(e.channel, e.external_id) for e in events} & new
-        new -= mine
-        counts.append(len(mine))
-    return counts
+def store_with_receipts(
+    db: Database, events: list[Inbound], receipts: list[Inbound]
+) -> set[tuple[str, str]]:
+    """Delivery receipts and new events in one transaction (on SQLite, every write)."""
+    with db.session() as session:
+        for receipt in receipts:
+            inbound.record_delivery(session, receipt)
+        return inbound.store_new(session, events)

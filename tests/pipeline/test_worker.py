@@ -191,16 +191,18 @@ async def test_events_a_webhook_stores_without_a_transaction_wake_the_listeners(
         wakeups.listen(db.url, {wakeups.INBOUND: woken}, lambda: None, every=3600)
     )
     message = Inbound(channel="messenger", external_id="w1", kind="text", sender="s", text="hi")
+    intake = Intake(db)
     try:
         await asyncio.sleep(0.5)  # listening
-        assert await Intake(db).store([message]) == 1
+        assert await intake.store([message]) == 1
         await asyncio.wait_for(event.wait(), 5)
         event.clear()
-        assert await Intake(db).store([message]) == 0
+        assert await intake.store([message]) == 0
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(event.wait(), 1)
     finally:
         listener.cancel()
+        await intake.aclose()
         db.dispose()
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db.models import InboundEvent
@@ -24,28 +25,39 @@ def _text(external_id: str, text: object = "hello") -> Inbound:
     )
 
 
-async def test_requests_that_meet_share_an_insert_and_each_gets_its_count(
-    db: Database,
-) -> None:
+@pytest.fixture
+async def intake(db: Database) -> AsyncIterator[Intake]:
     intake = Intake(db)
+    yield intake
+    await intake.aclose()
+
+
+async def test_requests_that_meet_share_an_insert_and_each_gets_its_count(
+    db: Database, intake: Intake
+) -> None:
     inserts: list[str] = []
 
     def seen(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
         if statement.startswith("INSERT INTO inbound_events"):
             inserts.append(statement)
 
-    event.listen(db.engine, "before_cursor_execute", seen)
+    # Every engine's: on PostgreSQL the intake writes through an async engine of its own.
+    event.listen(Engine, "before_cursor_execute", seen)
     requests = [[_text(f"e{i}"), _text(f"e{i}")] for i in range(10)]  # each twice: one new
     requests.append([_text("e0")])  # a redelivery of a stored event
-    counts = await asyncio.gather(*(intake.store(r) for r in requests))
+    try:
+        counts = await asyncio.gather(*(intake.store(r) for r in requests))
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
     assert counts[:10] == [1] * 10
     with db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(InboundEvent)) == 10
     assert 1 <= len(inserts) < len(requests)
 
 
-async def test_an_event_the_database_refuses_fails_only_its_own_request(db: Database) -> None:
-    intake = Intake(db)
+async def test_an_event_the_database_refuses_fails_only_its_own_request(
+    db: Database, intake: Intake
+) -> None:
     good = [[_text(f"good-{i}")] for i in range(4)]
     bad = [_text("bad", text=object())]  # not storable as JSON
     outcomes = await asyncio.gather(
@@ -58,6 +70,8 @@ async def test_an_event_the_database_refuses_fails_only_its_own_request(db: Data
     assert stored == {f"good-{i}" for i in range(4)}
 
 
-def test_nothing_is_stored_when_the_only_request_fails(db: Database) -> None:
+async def test_nothing_is_stored_when_the_only_request_fails(
+    db: Database, intake: Intake
+) -> None:
     with pytest.raises((TypeError, SQLAlchemyError)):
-        asyncio.run(Intake(db).store([_text("lone-bad", text=object())]))
+        await intake.store([_text("lone-bad", text=object())])
