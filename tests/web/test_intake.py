@@ -70,8 +70,6 @@ async def test_an_event_the_database_refuses_fails_only_its_own_request(
     assert stored == {f"good-{i}" for i in range(4)}
 
 
-async def test_nothing_is_stored_when_the_only_request_fails(
-    db: Database, intake: Intake
-) -> None:
+async def test_nothing_is_stored_when_the_only_request_fails(db: Database, intake: Intake) -> None:
     with pytest.raises((TypeError, SQLAlchemyError)):
         await intake.store([_text("lone-bad", text=object())])
