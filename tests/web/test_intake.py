@@ -73,3 +73,34 @@ async def test_an_event_the_database_refuses_fails_only_its_own_request(
 async def test_nothing_is_stored_when_the_only_request_fails(db: Database, intake: Intake) -> None:
     with pytest.raises((TypeError, SQLAlchemyError)):
         await intake.store([_text("lone-bad", text=object())])
+
+
+async def test_every_batch_size_is_the_same_statement(db: Database, intake: Intake) -> None:
+    """One SQL text whatever the number of rows, so it is converted and planned once (on
+    SQLite the rows still go as VALUES: a call there, not a round trip)."""
+    inserts: list[str] = []
+
+    def seen(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.startswith("INSERT INTO inbound_events"):
+            inserts.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        assert await intake.store([_text("one")]) == 1
+        assert await intake.store([_text(f"three-{i}") for i in range(3)]) == 3
+        assert await intake.store([_text("one"), _text("new")]) == 1  # a redelivery among them
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+    assert len(inserts) == 3
+    if not db.is_sqlite:
+        assert len(set(inserts)) == 1
+    with db.sessions() as session:
+        stored = session.execute(select(InboundEvent.external_id, InboundEvent.payload)).all()
+    assert {external_id for external_id, _ in stored} == {
+        "one",
+        "new",
+        "three-0",
+        "three-1",
+        "three-2",
+    }
+    assert all(payload["sender"] == f"user-{external_id}" for external_id, payload in stored)
