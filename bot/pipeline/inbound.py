@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     bindparam,
     case,
+    column,
     exists,
     func,
     literal,
@@ -27,9 +28,6 @@ from sqlalchemy import (
     text,
     true,
     update,
-)
-from sqlalchemy import (
-    column as sql_column,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
@@ -93,7 +91,7 @@ def store_new(session: Session, events: list[Inbound]) -> set[tuple[str, str]]:
 async def store_async(engine: AsyncEngine, events: list[Inbound]) -> set[tuple[str, str]]:
     """`store_new` on PostgreSQL, from the event loop and without a transaction: one
     statement, which inserts, sends the wake-up and commits, all or nothing (see
-    `_insert_new`). One round trip on an acknowledgement's path instead of five (ping, BEGIN,
+    `_insert_unnested`). One round trip on an acknowledgement's path instead of five (ping, BEGIN,
     INSERT, NOTIFY, COMMIT), and no hand-over to a thread and back (psycopg's async
     connection): each is a wait for a core while the workers and the NLU keep both busy."""
     if not events:
@@ -130,11 +128,11 @@ def _insert_unnested() -> Any:
     given = (
         func.json_to_recordset(bindparam("rows", type_=Text).cast(JSON))
         .table_valued(
-            sql_column("channel", Text),
-            sql_column("external_id", Text),
-            sql_column("kind", Text),
-            sql_column("shard", Integer),
-            sql_column("payload", JSON),
+            column("channel", Text),
+            column("external_id", Text),
+            column("kind", Text),
+            column("shard", Integer),
+            column("payload", JSON),
         )
         .render_derived(name="given", with_types=True)
     )
@@ -517,13 +515,13 @@ def _new_values(columns: tuple[str, ...]) -> dict[str, Any]:
     moves forward."""
     table = cast(Table, User.__table__)
     values: dict[str, Any] = {}
-    for column in columns:
-        new = bindparam(f"new_{column}", type_=table.c[column].type)
-        if column == "last_inbound_at":
+    for name in columns:
+        new = bindparam(f"new_{name}", type_=table.c[name].type)
+        if name == "last_inbound_at":
             later = or_(table.c.last_inbound_at.is_(None), table.c.last_inbound_at < new)
-            values[column] = case((later, new), else_=table.c.last_inbound_at)
+            values[name] = case((later, new), else_=table.c.last_inbound_at)
         else:
-            values[column] = new
+            values[name] = new
     return values
 
 

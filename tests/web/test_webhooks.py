@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from bot.app import create_app
 from bot.clock import utcnow
 from bot.db.models import InboundEvent, OutboxMessage, User
 from bot.dialogue.base import Response
@@ -20,7 +21,7 @@ from tests.fixtures.bot import (
     sign_viber,
     viber_text,
 )
-from tests.fixtures.servers import wait_until
+from tests.fixtures.servers import serve, wait_until
 
 
 def count(bot: RunningBot, model: type, *where: object) -> int:
@@ -51,6 +52,22 @@ def test_verification_handshake_echoes_challenge(bot: RunningBot) -> None:
     )
     assert wrong.status_code == 403
     assert bot.client.get(f"{bot.url}/webhooks/messenger").status_code == 403
+
+
+def test_webhooks_answer_with_and_without_a_root_path(bot: RunningBot) -> None:
+    """Webhooks skip FastAPI's middleware on a short path; under a proxy's root path they
+    still reach their handlers, the long way."""
+    body = json.dumps(messenger_body(messenger_text("R1", "hello"))).encode()
+    unsigned = {"content-type": "application/json", "x-hub-signature-256": "sha256=00"}
+    assert (
+        bot.client.post(f"{bot.url}/webhooks/messenger", content=body, headers=unsigned).status_code
+        == 403
+    )
+    app = create_app(bot.settings, run_workers=False)
+    with serve(app, root_path="/bot") as url:
+        refused = bot.client.post(f"{url}/webhooks/messenger", content=body, headers=unsigned)
+        assert (refused.status_code, refused.text) == (403, "bad signature")
+        assert bot.client.get(f"{url}/webhooks/nowhere").status_code == 404
 
 
 def test_signed_text_gets_exactly_one_reply(bot: RunningBot) -> None:
