@@ -205,8 +205,9 @@ def create_app(
     app = _App(title="SafeStep", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(health.router)
     if web:
-        app.mount("/webhooks", webhooks.router)
-        app.platform_webhooks = Router(routes=[Mount("/webhooks", webhooks.router)])
+        mount = Mount("/webhooks", webhooks.router)
+        app.router.routes.append(mount)
+        app.platform_webhooks = Router(routes=[mount])
         console.install(app, settings)
         app.include_router(indicator_page.router)
     return app

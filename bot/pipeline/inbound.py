@@ -91,34 +91,24 @@ def store_new(session: Session, events: list[Inbound]) -> set[tuple[str, str]]:
 async def store_async(engine: AsyncEngine, events: list[Inbound]) -> set[tuple[str, str]]:
     """`store_new` on PostgreSQL, from the event loop and without a transaction: one
     statement, which inserts, sends the wake-up and commits, all or nothing (see
-    `_insert_unnested`). One round trip on an acknowledgement's path instead of five (ping, BEGIN,
+    `_insert_recordset`). One round trip on an acknowledgement's path instead of five (ping, BEGIN,
     INSERT, NOTIFY, COMMIT), and no hand-over to a thread and back (psycopg's async
     connection): each is a wait for a core while the workers and the NLU keep both busy."""
     if not events:
         return set()
     async with engine.connect() as connection:
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        rows = await autocommit.execute(_insert_unnested(), _recordset(events))
+        rows = await autocommit.execute(_insert_recordset(), _recordset(events))
         return {(row[0], row[1]) for row in rows}
 
 
 def _recordset(events: list[Inbound]) -> dict[str, Any]:
-    """`_rows` as one JSON array, for `_insert_unnested`."""
-    rows = [
-        {
-            "channel": e.channel,
-            "external_id": e.external_id,
-            "kind": e.kind,
-            "shard": shard_of(e.channel, e.sender),
-            "payload": e.to_json(),
-        }
-        for e in events
-    ]
-    return {"rows": json.dumps(rows), "received_at": utcnow()}
+    """The rows as one JSON array, for `_insert_recordset`."""
+    return {"rows": json.dumps([_given(e) for e in events]), "received_at": utcnow()}
 
 
 @cache
-def _insert_unnested() -> Any:
+def _insert_recordset() -> Any:
     """`_insert_new` on PostgreSQL with its rows as one JSON array (`json_to_recordset`): the
     same SQL whatever the number of rows, so psycopg converts it once and the server plans it
     once (prepared). Rows as VALUES made a new statement for each batch size: converting it was
@@ -150,21 +140,20 @@ def _insert_unnested() -> Any:
     )
 
 
+def _given(event: Inbound) -> dict[str, Any]:
+    """An event's own columns; the rest every new row starts with."""
+    return {
+        "channel": event.channel,
+        "external_id": event.external_id,
+        "kind": event.kind,
+        "shard": shard_of(event.channel, event.sender),
+        "payload": event.to_json(),
+    }
+
+
 def _rows(events: list[Inbound]) -> list[dict[str, Any]]:
     now = utcnow()
-    return [
-        {
-            "channel": e.channel,
-            "external_id": e.external_id,
-            "kind": e.kind,
-            "shard": shard_of(e.channel, e.sender),
-            "payload": e.to_json(),
-            "status": PENDING,
-            "attempts": 0,
-            "received_at": now,
-        }
-        for e in events
-    ]
+    return [_given(e) | {"status": PENDING, "attempts": 0, "received_at": now} for e in events]
 
 
 @cache
