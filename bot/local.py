@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import secrets
 import signal
 import time
@@ -27,6 +28,7 @@ from urllib.parse import urlparse
 import httpx
 import uvicorn
 
+from bot import cores
 from bot.app import create_app
 from bot.db.migrate import upgrade
 from bot.db.session import Database
@@ -55,7 +57,9 @@ def _start_nlu(settings: Settings) -> tuple[Settings, nlu_env.NluServer | None]:
     port = urlparse(settings.RASA_URL).port or 5005
     log.info("starting the NLU server (the first run installs Rasa and trains: a few minutes)")
     try:
-        server = nlu_env.start_server(port, token, nice=settings.NLU_NICE)
+        server = nlu_env.start_server(
+            port, token, nice=settings.NLU_NICE, cores=settings.nlu_cores()
+        )
     except nlu_env.NluEnvError as exc:
         log.warning("no NLU server (%s): the bot answers from keywords only", exc)
         return settings, None
@@ -128,6 +132,19 @@ def _stop_setting_up(signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
+def _leave_the_nlu_its_core(settings: Settings, started_it: bool) -> None:
+    """With a local NLU server (started here or already running), keep this process and the
+    bot's processes it starts (they inherit it) off that server's core (`bot.cores`)."""
+    bot_cores = settings.bot_cores()
+    if bot_cores is None:
+        return
+    if started_it or (
+        cores.is_local(settings.RASA_URL) and _nlu_answers(settings.RASA_URL, settings.RASA_TOKEN)
+    ):
+        cores.pin(os.getpid(), bot_cores)
+        log.info("the bot runs on cores %s, beside the NLU server's", sorted(bot_cores))
+
+
 def run_everything(settings: Settings, *, host: str, port: int) -> None:
     signal.signal(signal.SIGTERM, _stop_setting_up)
     upgrade(settings.DATABASE_URL)
@@ -136,6 +153,7 @@ def run_everything(settings: Settings, *, host: str, port: int) -> None:
         seed_if_empty(session)
     database.dispose()
     settings, nlu_server = _start_nlu(settings)
+    _leave_the_nlu_its_core(settings, nlu_server is not None)
     stopping: list[bool] = []
 
     def stop(signum: int, _frame: FrameType | None) -> None:

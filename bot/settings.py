@@ -11,6 +11,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # ROOT is re-exported: flows, locales, data and migrations are found from it.
+from bot import cores
 from bot.resources import ROOT as ROOT
 from bot.resources import VAR
 from bot.services.hours import HotlineHours
@@ -48,6 +49,10 @@ class Settings(BaseSettings):
     # How much lower the CPU priority (nice) of the NLU server that `safestep run` and `safestep
     # nlu serve` start is: like the workers, it yields to the web's acknowledgements.
     NLU_NICE: int = Field(default=5, ge=0, le=19)
+    # `safestep run` and `safestep nlu serve` give the NLU server they start the last core to
+    # itself, and `run` keeps the bot's processes on the others while that server runs on this
+    # machine (Linux, two cores or more; see `bot/cores.py`).
+    NLU_OWN_CORE: bool = True
 
     PSEUDONYM_KEY: str = ""
     DATA_KEY: str = ""
@@ -132,6 +137,17 @@ class Settings(BaseSettings):
         if self.DATABASE_URL.startswith("sqlite"):
             return 1
         return max(1, min((os.cpu_count() or 1) - 1, 4))
+
+    def nlu_cores(self) -> frozenset[int] | None:
+        """The core an NLU server started by `run` or `nlu serve` has to itself (NLU_OWN_CORE);
+        None: it runs anywhere."""
+        split = cores.split(cores.available()) if self.NLU_OWN_CORE else None
+        return split[0] if split else None
+
+    def bot_cores(self) -> frozenset[int] | None:
+        """The cores `run` keeps the bot's processes on beside a local NLU server; None: any."""
+        split = cores.split(cores.available()) if self.NLU_OWN_CORE else None
+        return split[1] if split else None
 
     def missing_secrets(self) -> list[str]:
         return [name for name in GENERATED_SECRETS if not getattr(self, name)]

@@ -678,10 +678,15 @@ def main() -> None:
     # Stopped from outside, still stop the Rasa servers (their own process groups).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
-    # At the priority `safestep run` gives it (NLU_NICE); alone on the machine (row 1), the
-    # same as any other.
+    # At the priority and on the core `safestep run` gives it (NLU_NICE, NLU_OWN_CORE); alone
+    # on the machine (row 1), the same as any other.
+    settings = Settings()
     nlu = nlu_env.start_server(
-        nlu_env.free_port(), token="", model=nlu_env.ensure_model(), nice=Settings().NLU_NICE
+        nlu_env.free_port(),
+        token="",
+        model=nlu_env.ensure_model(),
+        nice=settings.NLU_NICE,
+        cores=settings.nlu_cores(),
     )
     args.nlu_pid = nlu.process.pid
     try:

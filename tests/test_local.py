@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
+from bot import cores
 from bot.db.models import Agency, Hotline
 from bot.db.session import Database
 from bot.settings import Settings
@@ -37,12 +38,18 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _children(parent: int) -> list[int]:
-    """The nice values of the processes `safestep run` started with multiprocessing."""
+def _children(parent: int) -> dict[int, int]:
+    """The processes `safestep run` started with multiprocessing: pid -> nice value."""
     listed = subprocess.run(
-        ["ps", "-ww", "--ppid", str(parent), "-o", "ni=,args="], capture_output=True, text=True
+        ["ps", "-ww", "--ppid", str(parent), "-o", "pid=,ni=,args="], capture_output=True, text=True
     )
-    return [int(line.split()[0]) for line in listed.stdout.splitlines() if "spawn_main" in line]
+    found = [line.split() for line in listed.stdout.splitlines() if "spawn_main" in line]
+    return {int(pid): int(nice) for pid, nice, *_ in found}
+
+
+def _cores_of(pid: int) -> set[frozenset[int]]:
+    """The cores each thread of process `pid` may run on."""
+    return {frozenset(os.sched_getaffinity(int(t))) for t in os.listdir(f"/proc/{pid}/task")}
 
 
 def test_run_migrates_seeds_starts_nlu_and_stops_it(
@@ -75,7 +82,12 @@ def test_run_migrates_seeds_starts_nlu_and_stops_it(
             assert session.scalar(select(func.count(Agency.id)).where(Agency.is_sample)) > 0
         store.dispose()
         children = _children(process.pid)
-        assert sorted(children) == [0, 5, 5], children  # the web, and two workers niced
+        assert sorted(children.values()) == [0, 5, 5], children  # the web, two workers niced
+        # The NLU server has the last core to itself, the bot's processes the others.
+        nlu, bot = cores.split(cores.available()) or (cores.available(), cores.available())
+        assert _cores_of(_nlu_server(nlu_port) or 0) == {nlu}
+        for child in [process.pid, *children]:
+            assert _cores_of(child) == {bot}, child
         body = json.dumps(messenger_body(messenger_text("local-user", "hello"))).encode()
         headers = {"x-hub-signature-256": sign_messenger(body)}
         posted = httpx.post(f"{url}/webhooks/messenger", content=body, headers=headers)

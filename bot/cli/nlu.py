@@ -91,7 +91,9 @@ def serve(port: int | None = typer.Option(None, help="Port (default: RASA_URL's 
     _logging()
     settings = get_settings()
     port = port or urlparse(settings.RASA_URL).port or 5005
-    server = nlu_env.start_server(port, settings.RASA_TOKEN, nice=settings.NLU_NICE)
+    server = nlu_env.start_server(
+        port, settings.RASA_TOKEN, nice=settings.NLU_NICE, cores=settings.nlu_cores()
+    )
     typer.echo(f"NLU server ready at {server.url} (log: {server.log_path})", err=True)
     # rasa runs in its own session: stop it on SIGTERM (docker stop, systemd) as on Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -32,6 +32,7 @@ from typing import Any
 
 import httpx
 
+from bot.cores import pin
 from bot.settings import ROOT
 
 log = logging.getLogger(__name__)
@@ -295,10 +296,11 @@ def start_server(
     ready_timeout: float = 180.0,
     extra_args: Sequence[str] = (),
     nice: int = 0,
+    cores: frozenset[int] | None = None,
 ) -> NluServer:
     """Start the NLU server (training first if needed) and wait until it answers;
     `extra_args` go to `rasa run` (e.g. `--credentials` for a chat channel); `nice` lowers
-    its CPU priority by that much."""
+    its CPU priority by that much; `cores`: the only ones it runs on (`bot.cores`)."""
     rasa = ensure_env()
     model = model or ensure_model()
     logs = home() / "logs"
@@ -319,6 +321,8 @@ def start_server(
         )
     server = NluServer(process, f"http://127.0.0.1:{port}", token, log_path)
     lower_priority(process.pid, nice)
+    if cores:
+        pin(process.pid, cores)
     try:
         wait_ready(server.url, token, ready_timeout, process)
     except NluEnvError as exc:
