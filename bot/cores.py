@@ -1,13 +1,14 @@
 """A core of its own for a local NLU server, the others for the bot's processes (`NLU_OWN_CORE`).
 
-The NLU server parses one message at a time on one thread (TensorFlow capped to one, see
+The NLU server parses one message at a time (TensorFlow capped to one thread, see
 `nlu_env.SERVING_THREADS`), and on a small machine its pace is the bot's. Sharing every core
 with the web and worker processes, it was preempted mid-parse and its caches were refilled by
 theirs: on 2 cores under load it spent 7.4-8.8 ms of CPU a parse against 6-7 alone, and waited
-3.6-5.2 ms a turn in the run queue while a quarter of the machine stood idle. With the last core
-its own and the bot's processes on the others, `scripts/bench_throughput.py` ran 15-30% more
-turns a second (issue 13's note has the figures). PostgreSQL, not started by the bot, still
-runs where the system puts it.
+3.6-4.0 ms a turn in the run queue while a quarter of the machine stood idle. With the last core
+its own and the bot's processes on the others, `scripts/bench_throughput.py` ran 11-28% more
+turns a second in A/B rounds (issue 13's note has the figures); alone, the server parses no
+slower on one core (its two busy threads take turns there). PostgreSQL, not started by the
+bot, still runs where the system puts it.
 """
 
 from __future__ import annotations
