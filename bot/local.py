@@ -48,11 +48,12 @@ def _nlu_answers(url: str, token: str) -> bool:
         return False
 
 
-def _start_nlu(settings: Settings) -> tuple[Settings, nlu_env.NluServer | None]:
-    """Reuse an NLU server already answering at RASA_URL, else start one on its port."""
+def _start_nlu(settings: Settings) -> tuple[Settings, nlu_env.NluServer | None, bool]:
+    """Reuse an NLU server already answering at RASA_URL, else start one on its port; and
+    whether an NLU server now serves from this machine."""
     if _nlu_answers(settings.RASA_URL, settings.RASA_TOKEN):
         log.info("using the NLU server already running at %s", settings.RASA_URL)
-        return settings, None
+        return settings, None, cores.is_local(settings.RASA_URL)
     token = settings.RASA_TOKEN or secrets.token_urlsafe(24)
     port = urlparse(settings.RASA_URL).port or 5005
     log.info("starting the NLU server (the first run installs Rasa and trains: a few minutes)")
@@ -62,9 +63,9 @@ def _start_nlu(settings: Settings) -> tuple[Settings, nlu_env.NluServer | None]:
         )
     except nlu_env.NluEnvError as exc:
         log.warning("no NLU server (%s): the bot answers from keywords only", exc)
-        return settings, None
+        return settings, None, False
     log.info("NLU server ready at %s", server.url)
-    return settings.model_copy(update={"RASA_URL": server.url, "RASA_TOKEN": token}), server
+    return settings.model_copy(update={"RASA_URL": server.url, "RASA_TOKEN": token}), server, True
 
 
 def serve_role(settings: Settings, role: str, host: str, port: int) -> None:
@@ -132,15 +133,11 @@ def _stop_setting_up(signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-def _leave_the_nlu_its_core(settings: Settings, started_it: bool) -> None:
-    """With a local NLU server (started here or already running), keep this process and the
+def _leave_the_nlu_its_core(settings: Settings) -> None:
+    """Beside a local NLU server (started here or already running), keep this process and the
     bot's processes it starts (they inherit it) off that server's core (`bot.cores`)."""
     bot_cores = settings.bot_cores()
-    if bot_cores is None:
-        return
-    if started_it or (
-        cores.is_local(settings.RASA_URL) and _nlu_answers(settings.RASA_URL, settings.RASA_TOKEN)
-    ):
+    if bot_cores is not None:
         cores.pin(os.getpid(), bot_cores)
         log.info("the bot runs on cores %s, beside the NLU server's", sorted(bot_cores))
 
@@ -152,8 +149,9 @@ def run_everything(settings: Settings, *, host: str, port: int) -> None:
     with database.session() as session:
         seed_if_empty(session)
     database.dispose()
-    settings, nlu_server = _start_nlu(settings)
-    _leave_the_nlu_its_core(settings, nlu_server is not None)
+    settings, nlu_server, nlu_here = _start_nlu(settings)
+    if nlu_here:
+        _leave_the_nlu_its_core(settings)
     stopping: list[bool] = []
 
     def stop(signum: int, _frame: FrameType | None) -> None:

@@ -141,13 +141,16 @@ class Settings(BaseSettings):
     def nlu_cores(self) -> frozenset[int] | None:
         """The core an NLU server started by `run` or `nlu serve` has to itself (NLU_OWN_CORE);
         None: it runs anywhere."""
-        split = cores.split(cores.available()) if self.NLU_OWN_CORE else None
+        split = self._core_split()
         return split[0] if split else None
 
     def bot_cores(self) -> frozenset[int] | None:
         """The cores `run` keeps the bot's processes on beside a local NLU server; None: any."""
-        split = cores.split(cores.available()) if self.NLU_OWN_CORE else None
+        split = self._core_split()
         return split[1] if split else None
+
+    def _core_split(self) -> tuple[frozenset[int], frozenset[int]] | None:
+        return cores.split(cores.available()) if self.NLU_OWN_CORE else None
 
     def missing_secrets(self) -> list[str]:
         return [name for name in GENERATED_SECRETS if not getattr(self, name)]
