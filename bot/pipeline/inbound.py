@@ -342,21 +342,14 @@ class Handler:
             channel = self.channels.get(event.channel)
             if channel is None or not response.replies:
                 return Turned(0)
-            rows = outbox.enqueue(
-                session,
-                user,
-                response.replies,
-                channel,
-                inbound_id=claim.id,
-                notify=False,
-                claim_lease=send_lease,
+            stored_replies = outbox.enqueue_turn(
+                session, user, response.replies, channel, inbound_id=claim.id, send_lease=send_lease
             )
-            first = outbox.claimed_first(user, rows[0], send_lease) if rows and send_lease else None
-            if rows and first is None:
+            if stored_replies.rows and stored_replies.first is None:
                 # Only then is there anything for an outbox loop to claim now; the replies
                 # after a first one sent here wait for it, and this worker wakes its own loop.
                 wakeups.notify(session, wakeups.OUTBOX)
-            return Turned(len(rows), first)
+            return Turned(len(stored_replies.rows), stored_replies.first)
 
     def fail(self, claim: Claim, error: str, *, counts: bool = True) -> None:
         """Give the event back for another try, or park it after too many.

@@ -42,6 +42,7 @@ from bot.pipeline.claims import (
     now_param,
     renew,
     settle,
+    unfinished,
 )
 from bot.services.crypto import decrypt, encrypt
 
@@ -79,17 +80,53 @@ def enqueue(
     case_id: int | None = None,
     inbound_id: int | None = None,
     notify: bool = True,
-    claim_lease: float | None = None,
 ) -> list[OutboxMessage]:
     """Store replies, each cut to what the channel accepts, for the sender to deliver; the
     stored rows, not attached to the session.
 
     `notify=False`: the caller wakes the outbox loops itself, if there is anything to claim.
-    `claim_lease`: the first row is stored already claimed for that long if it is next in line
-    (see `_insert_first`), for the caller to send after the commit (see `claimed_first`).
     """
+    return _enqueue(session, user, replies, channel, tag, case_id, inbound_id, notify, None).rows
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    """A turn's stored replies (not attached to the session), and the first one when it was
+    stored claimed by the turn, ready to send."""
+
+    rows: list[OutboxMessage]
+    first: Claimed | None
+
+
+def enqueue_turn(
+    session: Session,
+    user: User,
+    replies: list[Reply],
+    channel: Channel,
+    *,
+    inbound_id: int,
+    send_lease: float | None,
+) -> Enqueued:
+    """`enqueue` for a turn, which wakes the outbox loops itself. With `send_lease`, the first
+    reply is stored already claimed for that long if it is next in line (see `_insert_first`),
+    for the turn to send right after its commit."""
+    return _enqueue(session, user, replies, channel, None, None, inbound_id, False, send_lease)
+
+
+def _enqueue(
+    session: Session,
+    user: User,
+    replies: list[Reply],
+    channel: Channel,
+    tag: str | None,
+    case_id: int | None,
+    inbound_id: int | None,
+    notify: bool,
+    claim_lease: float | None,
+) -> Enqueued:
     now = utcnow()
     expires_at = channel.reply_deadline(user.last_inbound_at, tag, now)
+    pieces = [piece for reply in replies for piece in channel.fit(reply)]
     values: list[dict[str, Any]] = [
         {
             "user_id": user.id,
@@ -106,12 +143,12 @@ def enqueue(
             "expires_at": expires_at,
             "created_at": now,
         }
-        for reply in replies
-        for piece in channel.fit(reply)
+        for piece in pieces
     ]
     if not values:
-        return []
+        return Enqueued([], None)
     ids: list[int] = []
+    first: Claimed | None = None
     if claim_lease is not None and not user.unreachable and not _expired(expires_at, now):
         token = secrets.token_hex(16)
         lease = {"claim_lease": now + timedelta(seconds=claim_lease), "claim_token": token}
@@ -119,13 +156,18 @@ def enqueue(
         if status == WORKING:
             values[0].update(status=WORKING, claim_token=token, attempts=1)
             values[0]["lease_until"] = lease["claim_lease"]
+            # The reply in hand, not its sealed copy decrypted again (a tenth of the turn's
+            # CPU in this function).
+            loaded = _Loaded(user.channel, user.address, pieces[0], tag, False, False)
+            first = Claimed(Claim(id_, token), loaded, time.monotonic(), claim_lease)
         ids.append(id_)
     # Plain INSERTs, not the session's unit of work: the rows are only read back for their ids.
     if values[len(ids) :]:
         ids += session.scalars(_insert_rows(), values[len(ids) :]).all()
     if notify:
         wakeups.notify(session, wakeups.OUTBOX)
-    return [OutboxMessage(id=id_, **row) for id_, row in zip(ids, values, strict=True)]
+    rows = [OutboxMessage(id=id_, **row) for id_, row in zip(ids, values, strict=True)]
+    return Enqueued(rows, first)
 
 
 @cache
@@ -154,9 +196,7 @@ def _insert_first() -> Any:
     """
     table = cast(Table, OutboxMessage.__table__)
     rows = table.c
-    unsent = exists().where(
-        rows.user_id == bindparam("user_id"), rows.status.in_((PENDING, WORKING))
-    )
+    unsent = exists().where(rows.user_id == bindparam("user_id"), unfinished(rows.status))
     breaker = cast(Table, ChannelBreaker.__table__).c
     broken = exists().where(
         breaker.channel == bindparam("channel"), breaker.retry_at > bindparam("created_at")
@@ -224,7 +264,7 @@ def _candidates() -> Any:
     blocked = exists().where(
         earlier.user_id == OutboxMessage.user_id,
         earlier.id < OutboxMessage.id,
-        earlier.status.in_((PENDING, WORKING)),
+        unfinished(earlier.status),
     )
     broken = exists().where(
         ChannelBreaker.channel == OutboxMessage.channel, ChannelBreaker.retry_at > now
@@ -282,16 +322,6 @@ def claim_many(db: Database, lease_seconds: float, limit: int) -> list[Claimed]:
             loaded = _Loaded(channel, address, reply, tag, unreachable, expired)
             claimed.append(Claimed(claim_, loaded, at, lease_seconds))
         return claimed
-
-
-def claimed_first(user: User, row: OutboxMessage, lease_seconds: float) -> Claimed | None:
-    """What sending a row stored claimed (`enqueue(claim_lease=…)`) needs; None if it was not."""
-    if row.status != WORKING or row.claim_token is None:
-        return None
-    loaded = _Loaded(
-        row.channel, user.address, Reply.from_json(unseal(row.payload)), row.tag, False, False
-    )
-    return Claimed(Claim(row.id, row.claim_token), loaded, time.monotonic(), lease_seconds)
 
 
 def retry_failed(session: Session, since: date | None = None) -> int:

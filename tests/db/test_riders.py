@@ -51,10 +51,11 @@ def test_a_turns_last_writes_go_with_its_reply(db: Database) -> None:
         with statements(db) as seen:
             _log(session, user)
             conversations.save(session, _saved(user, "ask"))
-            rows = outbox.enqueue(
-                session, user, [Reply(text="hi")], _messenger(), notify=False, claim_lease=30
+            stored = outbox.enqueue_turn(
+                session, user, [Reply(text="hi")], _messenger(), inbound_id=1, send_lease=30
             )
-    assert len(rows) == 1
+    assert len(stored.rows) == 1
+    assert stored.first is not None and stored.first.loaded.reply == Reply(text="hi")
     writes = [s for s in seen if "pseudonym_keys" not in s]  # the year's key, made once
     postgres = db.engine.dialect.name == "postgresql"
     assert len(writes) == (1 if postgres else 3)
