@@ -133,7 +133,9 @@ def reply(
         raise Refused(f"The {case.channel} channel is switched off on this server.")
     if _just_sent(session, staff, case, text, now):
         raise Refused("This reply was already sent; it does not go out twice.")
-    rows = outbox.enqueue(session, user, [Reply(text)], channel, tag=window.tag, case_id=case.id)
+    rows = outbox.enqueue(
+        session, user, [Reply(text)], channel, tag=window.tag, case_id=case.id
+    ).rows
     line = CaseMessage(
         case_id=case.id,
         direction="staff",

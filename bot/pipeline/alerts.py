@@ -78,7 +78,7 @@ def _alert(
         return False  # only in the platform's ordinary reply window: this is the bot talking
     response = dialogue.respond(session, user, Turn(kind="case_overdue", received_at=now))
     effects.apply(session, user, response)
-    return bool(outbox.enqueue(session, user, response.replies, channel, case_id=case.id))
+    return bool(outbox.enqueue(session, user, response.replies, channel, case_id=case.id).rows)
 
 
 def check_once(

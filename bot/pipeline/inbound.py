@@ -342,8 +342,14 @@ class Handler:
             channel = self.channels.get(event.channel)
             if channel is None or not response.replies:
                 return Turned(0)
-            stored_replies = outbox.enqueue_turn(
-                session, user, response.replies, channel, inbound_id=claim.id, send_lease=send_lease
+            stored_replies = outbox.enqueue(
+                session,
+                user,
+                response.replies,
+                channel,
+                inbound_id=claim.id,
+                notify=False,
+                claim_lease=send_lease,
             )
             if stored_replies.rows and stored_replies.first is None:
                 # Only then is there anything for an outbox loop to claim now; the replies

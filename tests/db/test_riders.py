@@ -51,8 +51,8 @@ def test_a_turns_last_writes_go_with_its_reply(db: Database) -> None:
         with statements(db) as seen:
             _log(session, user)
             conversations.save(session, _saved(user, "ask"))
-            stored = outbox.enqueue_turn(
-                session, user, [Reply(text="hi")], _messenger(), inbound_id=1, send_lease=30
+            stored = outbox.enqueue(
+                session, user, [Reply(text="hi")], _messenger(), notify=False, claim_lease=30
             )
     assert len(stored.rows) == 1
     assert stored.first is not None and stored.first.loaded.reply == Reply(text="hi")
